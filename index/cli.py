@@ -1,0 +1,185 @@
+"""The index's command line. The model is loaded once per invocation, whatever the command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from index.config import IndexSettings, load_index_settings
+from index.errors import QuotebotError
+from index.evaluation import evaluate, load_questions, plot_evidence
+from index.models import Answer
+from index.retriever import Retriever
+from index.search import METHODS
+
+log = logging.getLogger(__name__)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The `search --json` line: exactly the documented keys, hits in rank order."""
+    return {
+        "query": answer.query,
+        "abstained": answer.abstained,
+        "hits": [
+            {
+                "source": hit.passage.source_id,
+                "paragraph": hit.passage.number,
+                "passage_id": hit.passage.id,
+                "text": hit.passage.text,
+                "highlight": hit.highlight,
+                "speaker": hit.passage.speaker.name if hit.passage.speaker else None,
+                "score": hit.score,
+            }
+            for hit in answer.hits
+        ],
+    }
+
+
+def _print_answer(answer: Answer) -> None:
+    print(f"? {answer.query}")
+    if answer.abstained:
+        print(f"  (nothing answers this; best evidence {answer.evidence:.2f} < {answer.threshold:.2f})")
+        return
+    for rank, hit in enumerate(answer.hits, 1):
+        speaker = f" — {hit.passage.speaker.label}" if hit.passage.speaker else ""
+        print(f"  {rank}. [{hit.passage.source_id} ¶{hit.passage.number}]{speaker}")
+        print(f"     » {hit.highlight}")
+
+
+def _open(settings: IndexSettings) -> Retriever:
+    return Retriever(settings)
+
+
+def cmd_build(args: argparse.Namespace, settings: IndexSettings) -> int:
+    retriever = _open(settings)
+    data = retriever.data
+    report = retriever.last_report
+    state = report.summary if report.rebuilt else "up to date, loaded from cache"
+    print(f"index: {state}")
+    print(
+        f"{len(data.sources)} source(s), {len(data.passages)} paragraphs, "
+        f"{len(data.sentence_owner)} sentences; model {data.model} ({data.dimension} dims); "
+        f"FAISS {type(data.paragraph_index).__name__}; cache {settings.cache_dir}"
+    )
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
+    retriever = _open(settings)
+    rows = [("id", "title", "publisher", "paragraphs")] + [
+        (s.id, s.title, s.publisher or "-", str(s.paragraph_count)) for s in retriever.sources
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: IndexSettings) -> int:
+    questions = list(args.question)
+    if args.file:
+        try:
+            lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise QuotebotError(f"cannot read {args.file} ({exc.strerror})") from None
+        questions += [line for line in lines if line.strip()]
+    if not questions:
+        raise QuotebotError("no question given: pass one as an argument or use --file FILE")
+    retriever = _open(settings)
+    answers = retriever.search_many(questions, k=args.k, source=args.source, method=args.method)
+    for answer in answers:
+        if args.json:
+            print(json.dumps(answer_json(answer), ensure_ascii=False))
+        else:
+            _print_answer(answer)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
+    answerable = load_questions(Path(args.file))
+    unanswerable = load_questions(Path(args.unanswerable)) if args.unanswerable else []
+    retriever = _open(settings)
+    methods = [args.method] if args.method else list(METHODS)
+    print(f"{len(answerable)} answerable, {len(unanswerable)} unanswerable questions")
+    print(f"{'method':<8} {'R@1':>6} {'R@3':>6} {'MRR@5':>6} {'abstain ok':>11} {'false abst.':>11}")
+    reports = []
+    for method in methods:
+        report = evaluate(retriever, answerable, unanswerable, method)
+        reports.append(report)
+        print(
+            f"{method:<8} {report.recall_at_1:>6.3f} {report.recall_at_3:>6.3f} "
+            f"{report.mrr_at_5:>6.3f} {report.abstained_correctly:>5}/{report.unanswerable:<5} "
+            f"{report.false_abstentions:>5}/{report.answerable:<5}"
+        )
+    first = reports[0]
+    if first.answerable_evidence:
+        print(
+            f"evidence: answerable min {min(first.answerable_evidence):.3f}"
+            + (
+                f", unanswerable max {max(first.unanswerable_evidence):.3f}"
+                if first.unanswerable_evidence
+                else ""
+            )
+            + f"; threshold {settings.abstain_threshold:.3f}"
+            + (
+                f" (the set supports {first.suggested_threshold:.3f})"
+                if first.suggested_threshold is not None
+                else " (the sets overlap: no threshold separates them)"
+            )
+        )
+    for report in reports:
+        for miss in report.misses:
+            print(f"  {report.method} missed at rank 1: {miss}")
+    if args.plot:
+        plot_evidence(first, settings.abstain_threshold, Path(args.plot))
+        print(f"plot written to {args.plot}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML config (default config/quotebot.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("build", help="load or (re)build the index and say what was built")
+    sub.add_parser("sources", help="list the sources as a table")
+
+    search = sub.add_parser("search", help="search the article(s)")
+    search.add_argument("question", nargs="*", help="question(s) to ask")
+    search.add_argument("--k", type=int, default=None, help="number of paragraphs (default: config)")
+    search.add_argument("--json", action="store_true", help="one JSON object per question")
+    search.add_argument("--file", help="read questions from a file, one per line")
+    search.add_argument("--source", help="search only this source id")
+    search.add_argument("--method", choices=METHODS, default="hybrid")
+
+    ev = sub.add_parser("eval", help="measure recall, MRR and abstention on a question set")
+    ev.add_argument("file", help="JSONL of answerable questions with gold phrases")
+    ev.add_argument("--unanswerable", help="JSONL of questions the article does not answer")
+    ev.add_argument("--method", choices=METHODS, help="one method (default: all three)")
+    ev.add_argument("--plot", help="write a PNG of both evidence distributions")
+    return parser
+
+
+COMMANDS = {"build": cmd_build, "sources": cmd_sources, "search": cmd_search, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; domain errors become one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_index_settings(args.config)
+        return COMMANDS[args.command](args, settings)
+    except QuotebotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,126 @@
+"""Settings of the retrieval core, read from `config/quotebot.toml` (`[index]`) and the environment.
+
+Every default lives in `config/quotebot.toml` as well, with a comment saying why. An environment
+variable `QUOTEBOT_INDEX__<NAME>` overrides a value, e.g. `QUOTEBOT_INDEX__MODEL=/models/e5`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from index.errors import QuotebotError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+def default_config_path() -> Path:
+    """`QUOTEBOT_CONFIG` when set, else the project's `config/quotebot.toml`."""
+    return Path(os.environ.get("QUOTEBOT_CONFIG", PROJECT_ROOT / "config" / "quotebot.toml"))
+
+
+class RankingWeights(BaseModel):
+    """Weighted reciprocal rank fusion of three rankings (README "How answers are scored")."""
+
+    paragraph: float = Field(0.5, ge=0)
+    sentence: float = Field(1.0, ge=0)
+    bm25: float = Field(1.0, ge=0)
+    rrf_k: int = Field(20, ge=1)
+
+
+class EvidenceWeights(BaseModel):
+    """The absolute score that decides abstention (README "How answers are scored")."""
+
+    paragraph: float = Field(0.5, ge=0)
+    sentence: float = Field(0.2, ge=0)
+    sentence_bm25: float = Field(0.3, ge=0)
+    bm25_saturation: float = Field(4.0, gt=0)
+
+
+class IndexSettings(BaseModel):
+    """Everything the retriever needs; no Discord in here."""
+
+    sources_dir: Path = Path("sources")
+    cache_dir: Path = Path(".cache/quotebot")
+    model: str = BUNDLED_MODEL
+    device: str = "cpu"
+    faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
+    hnsw_min_vectors: int = Field(200_000, ge=1)
+    hnsw_m: int = Field(32, ge=4)
+    hnsw_ef_search: int = Field(128, ge=8)
+    k: int = Field(3, ge=1, le=25)
+    max_query_chars: int = Field(500, ge=16)
+    candidates: int = Field(50, ge=5)
+    ranking: RankingWeights = RankingWeights()
+    evidence: EvidenceWeights = EvidenceWeights()
+    abstain_threshold: float = Field(0.14, ge=0, le=1)
+    highlight_margin: float = Field(0.05, ge=0, le=1)
+    encode_batch_size: int = Field(64, ge=1)
+    progress_bar_min_texts: int = Field(500, ge=1)
+
+    @field_validator("sources_dir", "cache_dir")
+    @classmethod
+    def _anchor_to_project(cls, value: Path) -> Path:
+        # Relative paths mean "inside the project", wherever the command is run from.
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+
+class _IndexOnlySettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QUOTEBOT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    index: IndexSettings = IndexSettings()
+
+
+def toml_sources(
+    settings_cls: type[BaseSettings], path: Path
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    """The TOML file as the lowest-priority settings source, below init values and the environment."""
+    return (TomlConfigSettingsSource(settings_cls, toml_file=path),)
+
+
+def load_index_settings(config_path: Path | None = None) -> IndexSettings:
+    """Read `[index]` from the config file, then environment overrides.
+
+    Raises QuotebotError with the file and the field at fault when the config cannot be used.
+    """
+    path = config_path or default_config_path()
+    if config_path is not None and not path.is_file():
+        raise QuotebotError(f"config file {path} does not exist: pass an existing TOML file")
+
+    class _FromFile(_IndexOnlySettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, *toml_sources(settings_cls, path))
+
+    try:
+        return _FromFile().index
+    except ValidationError as exc:
+        raise QuotebotError(f"config {path} is invalid: {describe_validation_error(exc)}") from None
+    except (OSError, ValueError) as exc:
+        raise QuotebotError(f"config {path} cannot be read: {exc}; fix the TOML syntax") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per wrong field: `index.k: Input should be less than or equal to 25`."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )

@@ -1,0 +1,32 @@
+"""Domain errors. Each message says what went wrong and how to fix it, so callers can show it as is."""
+
+
+class QuotebotError(Exception):
+    """Base class for errors a user or an admin can act on."""
+
+
+class EmptyQueryError(QuotebotError, ValueError):
+    """The question has no words to search for."""
+
+
+class SourceLoadError(QuotebotError):
+    """A source file cannot be read or holds no usable text."""
+
+
+class SourceNotFoundError(QuotebotError, KeyError):
+    """A source id that the index does not know."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown source"
+
+
+class PassageNotFoundError(QuotebotError, LookupError):
+    """A paragraph number outside a source's range."""
+
+
+class IndexCorruptError(QuotebotError):
+    """A built index on disk is unreadable or does not match its manifest."""
+
+
+class ModelLoadError(QuotebotError):
+    """The embedding model cannot be loaded."""

@@ -1,0 +1,213 @@
+"""`Retriever`: load or build the index once, then answer queries from any thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from index.config import IndexSettings
+from index.embedding import Encoder
+from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
+from index.loaders import load_sources
+from index.models import Answer, Passage, Source
+from index.query import clean_query
+from index.search import Method, Query, score
+from index.store import (
+    IndexData,
+    build,
+    current_build,
+    file_fingerprints,
+    load,
+    read_manifest,
+    save,
+)
+from index.tokenize import tokenize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadReport:
+    """What a (re)build changed, for `/reload` and `python -m index build`."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    paragraphs_added: int
+    paragraphs_removed: int
+    rebuilt: bool
+
+    @property
+    def summary(self) -> str:
+        if not self.rebuilt:
+            return "no change: every source is as indexed"
+        parts = [
+            f"{label}: {', '.join(ids)}"
+            for label, ids in (
+                ("added", self.added),
+                ("changed", self.changed),
+                ("removed", self.removed),
+            )
+            if ids
+        ]
+        parts.append(f"paragraphs +{self.paragraphs_added} / -{self.paragraphs_removed}")
+        return "; ".join(parts)
+
+
+def diff(old: IndexData | None, new: IndexData) -> ReloadReport:
+    """Sources and paragraphs that differ between two builds."""
+    before = {s.id: s for s in old.sources} if old else {}
+    after = {s.id: s for s in new.sources}
+    old_ids = {p.id for p in old.passages} if old else set()
+    new_ids = {p.id for p in new.passages}
+    return ReloadReport(
+        added=tuple(sorted(after.keys() - before.keys())),
+        changed=tuple(
+            sorted(
+                i
+                for i in after.keys() & before.keys()
+                if after[i].content_hash != before[i].content_hash
+            )
+        ),
+        removed=tuple(sorted(before.keys() - after.keys())),
+        paragraphs_added=len(new_ids - old_ids),
+        paragraphs_removed=len(old_ids - new_ids),
+        rebuilt=True,
+    )
+
+
+class Retriever:
+    """Search over every source in `settings.sources_dir`.
+
+    The built index is one immutable `IndexData`; `reload()` builds a new one and swaps the
+    reference, so searches already running finish on the index they started with.
+    """
+
+    def __init__(self, settings: IndexSettings, encoder: Encoder | None = None) -> None:
+        self.settings = settings
+        self.encoder = encoder or Encoder(
+            settings.model,
+            device=settings.device,
+            batch_size=settings.encode_batch_size,
+            progress_bar_min_texts=settings.progress_bar_min_texts,
+        )
+        self._reload_lock = threading.Lock()
+        self._data: IndexData | None = None
+        self.last_report = self.reload()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _cached(self, files: dict[str, str]) -> IndexData | None:
+        """The build on disk when it matches these files and this model; None to rebuild."""
+        try:
+            folder = current_build(self.settings)
+            if folder is None:
+                return None
+            manifest = read_manifest(folder)
+            if (
+                manifest.get("files") != files
+                or manifest.get("model", {}).get("name") != self.encoder.name
+                or manifest.get("faiss_index") != self.settings.faiss_index
+            ):
+                log.info(
+                    "index cache is out of date (sources, model or index type changed); rebuilding"
+                )
+                return None
+            return load(folder)
+        except IndexCorruptError as exc:
+            log.warning("index cache is corrupt (%s); rebuilding", exc)
+            return None
+
+    def reload(self) -> ReloadReport:
+        """Re-read the sources folder; rebuild (re-embedding only new text) if anything changed."""
+        with self._reload_lock:
+            files = file_fingerprints(self.settings.sources_dir)
+            current = self._data
+            if (
+                current is not None
+                and current.files == files
+                and current.model == self.encoder.name
+            ):
+                return ReloadReport((), (), (), 0, 0, rebuilt=False)
+            cached = self._cached(files) if current is None else None
+            if cached is not None:
+                self._data = cached
+                log.info("index loaded from cache: %d passages", len(cached.passages))
+                return ReloadReport((), (), (), 0, 0, rebuilt=False)
+            sources = load_sources(self.settings.sources_dir)
+            data = build(sources, files, self.encoder, self.settings, previous=current)
+            save(data, self.settings)
+            report = diff(current, data)
+            self._data = data
+            log.info(
+                "index built: %d sources, %d passages (%s)",
+                len(sources),
+                len(data.passages),
+                report.summary,
+            )
+            return report
+
+    @property
+    def data(self) -> IndexData:
+        assert self._data is not None  # set in __init__
+        return self._data
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    @property
+    def sources(self) -> list[Source]:
+        return list(self.data.sources)
+
+    @property
+    def built_at(self) -> str:
+        return self.data.built_at
+
+    def source(self, source_id: str) -> Source:
+        """The source with this id; SourceNotFoundError lists the ids that exist."""
+        for source in self.data.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.data.sources)
+        raise SourceNotFoundError(f"no source with id {source_id!r}; known sources: {known}")
+
+    def passage(self, source_id: str, number: int) -> Passage:
+        """Paragraph `number` (from 1) of a source."""
+        source = self.source(source_id)
+        if not 1 <= number <= len(source.passages):
+            raise PassageNotFoundError(
+                f"{source.title!r} has paragraphs 1 to {len(source.passages)}; {number} is not one of them"
+            )
+        return source.passages[number - 1]
+
+    # -- search ------------------------------------------------------------------------------------
+
+    def search(
+        self, query: str, k: int | None = None, source: str | None = None, method: Method = "hybrid"
+    ) -> Answer:
+        """The best `k` paragraphs for `query`, or an abstention when none answers it."""
+        return self.search_many([query], k=k, source=source, method=method)[0]
+
+    def search_many(
+        self,
+        queries: list[str],
+        k: int | None = None,
+        source: str | None = None,
+        method: Method = "hybrid",
+    ) -> list[Answer]:
+        """Like `search` for several queries, encoded in one forward pass.
+
+        Every query is validated first, so one bad question raises before any work is done.
+        """
+        data = self.data  # one snapshot for the whole batch, even if a reload swaps it meanwhile
+        k = k or self.settings.k
+        if k < 1:
+            raise ValueError(f"k={k} must be at least 1")
+        if source is not None and source not in data.source_rows:
+            self.source(source)  # raises with the list of known ids
+        texts = [clean_query(q, self.settings.max_query_chars) for q in queries]
+        vectors = self.encoder.encode(texts)
+        return [
+            score(data, Query(text, vector, tokenize(text)), self.settings, k, source, method)
+            for text, vector in zip(texts, vectors, strict=True)
+        ]

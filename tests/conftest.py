@@ -1,0 +1,45 @@
+"""Shared fixtures: the real model loaded once, and retrievers over temporary copies of sources."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index.config import PROJECT_ROOT, IndexSettings
+from index.embedding import Encoder
+from index.retriever import Retriever
+
+SOURCES = PROJECT_ROOT / "sources"
+EVAL = PROJECT_ROOT / "eval"
+
+
+@pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    """The bundled MiniLM, loaded once for the whole run."""
+    return Encoder()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., IndexSettings]:
+    """Settings over a private copy of the bundled sources and a private cache."""
+
+    def make(**overrides: object) -> IndexSettings:
+        sources = tmp_path / "sources"
+        if not sources.exists():
+            shutil.copytree(SOURCES, sources)
+        values = {"sources_dir": sources, "cache_dir": tmp_path / "cache", **overrides}
+        return IndexSettings(**values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def retriever(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Retriever:
+    """A retriever over the bundled article, shared by tests that only read."""
+    root = tmp_path_factory.mktemp("shared-index")
+    shutil.copytree(SOURCES, root / "sources")
+    settings = IndexSettings(sources_dir=root / "sources", cache_dir=root / "cache")
+    return Retriever(settings, encoder=encoder)
