@@ -386,6 +386,14 @@ class World:
             self.blank_content(ref)
         return message
 
+    def mention_user(self, user: IdLike, guild_id: str | None) -> dict[str, Any]:
+        """A user object as listed in a message's ``mentions`` (with partial ``member``)."""
+        uid = to_id(user) or ""
+        mentioned = copy.deepcopy(self.user(uid))
+        if guild_id is not None and uid in self.members.get(guild_id, {}):
+            mentioned["member"] = copy.deepcopy(self.members[guild_id][uid])
+        return mentioned
+
     def resolve_mentions(
         self,
         content: str,
@@ -413,10 +421,7 @@ class World:
             if uid in seen or uid not in self.users:
                 return
             seen.add(uid)
-            user = copy.deepcopy(self.users[uid])
-            if guild_id is not None and uid in self.members.get(guild_id, {}):
-                user["member"] = copy.deepcopy(self.members[guild_id][uid])
-            mentions.append(user)
+            mentions.append(self.mention_user(uid, guild_id))
 
         for uid in _USER_MENTION.findall(content):
             if "users" in parse or uid in allowed_users:

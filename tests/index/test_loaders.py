@@ -24,7 +24,9 @@ def test_bundled_article_is_the_raw_scrape(seed):
     raw = SEED.read_text(encoding="utf-8")
     assert "Source by [author_name]" in raw and "Back to top button" in raw
     texts = [p.text for p in seed.passages]
-    assert not any("author_name" in t or "Back to top" in t or "Related Articles" in t for t in texts)
+    assert not any(
+        "author_name" in t or "Back to top" in t or "Related Articles" in t for t in texts
+    )
 
 
 def test_seed_metadata_and_title_is_not_paragraph_one(seed):
@@ -74,7 +76,9 @@ def test_seed_narration_has_no_speaker(seed):
 def test_seed_speaker_roles(seed):
     """Full roles come from the article's own words, and the label shows the organisation."""
     dalton = seed.passages[3].speaker
-    assert dalton.role == "senior analyst specialising in Europe and Eurasia at Dragonfly Intelligence"
+    assert (
+        dalton.role == "senior analyst specialising in Europe and Eurasia at Dragonfly Intelligence"
+    )
     assert dalton.label == "David Dalton, Dragonfly Intelligence"
     assert seed.passages[12].speaker.label == "Barbara Keleman, senior Asia associate"
 
@@ -98,7 +102,8 @@ def test_ids_are_stable_and_local_to_a_paragraph(tmp_path):
     assert before == [p.id for p in load_source(copy).passages]
     assert len(set(before)) == 18
     copy.write_text(
-        SEED.read_text(encoding="utf-8").replace("banking on Iran", "relying on Iran"), encoding="utf-8"
+        SEED.read_text(encoding="utf-8").replace("banking on Iran", "relying on Iran"),
+        encoding="utf-8",
     )
     after = [p.id for p in load_source(copy).passages]
     changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True), 1) if a != b]
@@ -118,7 +123,9 @@ def test_messy_article_is_cleaned():
         "“It is a dream come true.”",
     ]
     assert source.passages[1].speaker.name == "Maria Gomez"
-    assert source.passages[3].speaker is None  # follows narration, not a quote: unknown stays unknown
+    assert (
+        source.passages[3].speaker is None
+    )  # follows narration, not a quote: unknown stays unknown
 
 
 def test_markdown_front_matter_and_headings():
@@ -130,7 +137,10 @@ def test_markdown_front_matter_and_headings():
         "Sam Lee",
     )
     assert source.url == "https://example.org/harbour"
-    assert [p.text[:20] for p in source.passages] == ["The harbour opened i", "“We had boats queuei"]
+    assert [p.text[:20] for p in source.passages] == [
+        "The harbour opened i",
+        "“We had boats queuei",
+    ]
     assert "**" not in source.passages[0].text
     assert source.passages[1].speaker.name == "Tom Reid"
 

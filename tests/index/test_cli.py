@@ -1,0 +1,104 @@
+"""`python -m index` as a person runs it: real processes, real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EVAL, SOURCES
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("cli")
+    shutil.copytree(SOURCES, root / "sources")
+    return {
+        **os.environ,
+        "QUOTEBOT_INDEX__SOURCES_DIR": str(root / "sources"),
+        "QUOTEBOT_INDEX__CACHE_DIR": str(root / "cache"),
+    }
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "index", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_search_json_shape(cli_env):
+    """`search --json` prints one object per question with exactly the documented keys."""
+    done = run(
+        cli_env,
+        "search",
+        "--json",
+        "--k",
+        "2",
+        "Which country supplies Russia with drones?",
+        "What is the recipe for pancakes?",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) == 2
+    answered, abstained = lines
+    assert set(answered) == {"query", "abstained", "hits"}
+    assert answered["abstained"] is False and len(answered["hits"]) == 2
+    hit = answered["hits"][0]
+    assert set(hit) == {
+        "source",
+        "paragraph",
+        "passage_id",
+        "text",
+        "highlight",
+        "speaker",
+        "score",
+    }
+    assert (hit["source"], hit["paragraph"]) == ("putin-needs-xi", 9)
+    assert hit["text"].startswith("Putin is banking on Iran") and hit["highlight"] in hit["text"]
+    assert isinstance(hit["score"], float) and hit["speaker"] is None
+    assert answered["hits"][0]["score"] >= answered["hits"][1]["score"]
+    assert abstained == {"query": "What is the recipe for pancakes?", "abstained": True, "hits": []}
+
+
+def test_build_sources_and_errors(cli_env, tmp_path):
+    """`build` says what it built, `sources` is a table, bad input is one line and exit 2."""
+    built = run(cli_env, "build")
+    assert built.returncode == 0 and "18 paragraphs" in built.stdout
+    table = run(cli_env, "sources")
+    assert "Why Vladimir Putin needs Xi Jinping now more than ever" in table.stdout
+    assert "The Independent" in table.stdout
+    empty = run(cli_env, "search", "   ")
+    assert empty.returncode == 2
+    assert empty.stderr.startswith("error: ") and len(empty.stderr.strip().splitlines()) == 1
+    missing = run({**cli_env, "QUOTEBOT_INDEX__SOURCES_DIR": str(tmp_path / "gone")}, "build")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
+    """`eval` prints R@1, R@3, MRR and abstention for hybrid, dense and bm25, and draws the plot."""
+    plot = tmp_path / "evidence.png"
+    done = run(
+        cli_env,
+        "eval",
+        str(EVAL / "dev-questions.jsonl"),
+        "--unanswerable",
+        str(EVAL / "dev-unanswerable.jsonl"),
+        "--plot",
+        str(plot),
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {
+        cells[0]: cells
+        for cells in map(str.split, done.stdout.splitlines())
+        if cells and cells[0] in ("hybrid", "dense", "bm25") and cells[1][0].isdigit()
+    }
+    for method in ("hybrid", "dense", "bm25"):
+        assert method in rows
+    assert rows["hybrid"][4] == "4/4" and rows["hybrid"][5] == "0/16"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
