@@ -42,7 +42,9 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def _print_answer(answer: Answer) -> None:
     print(f"? {answer.query}")
     if answer.abstained:
-        print(f"  (nothing answers this; best evidence {answer.evidence:.2f} < {answer.threshold:.2f})")
+        print(
+            f"  (nothing answers this; best evidence {answer.evidence:.2f} < {answer.threshold:.2f})"
+        )
         return
     for rank, hit in enumerate(answer.hits, 1):
         speaker = f" — {hit.passage.speaker.label}" if hit.passage.speaker else ""
@@ -105,7 +107,9 @@ def cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
     retriever = _open(settings)
     methods = [args.method] if args.method else list(METHODS)
     print(f"{len(answerable)} answerable, {len(unanswerable)} unanswerable questions")
-    print(f"{'method':<8} {'R@1':>6} {'R@3':>6} {'MRR@5':>6} {'abstain ok':>11} {'false abst.':>11}")
+    print(
+        f"{'method':<8} {'R@1':>6} {'R@3':>6} {'MRR@5':>6} {'abstain ok':>11} {'false abst.':>11}"
+    )
     reports = []
     for method in methods:
         report = evaluate(retriever, answerable, unanswerable, method)
@@ -151,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="search the article(s)")
     search.add_argument("question", nargs="*", help="question(s) to ask")
-    search.add_argument("--k", type=int, default=None, help="number of paragraphs (default: config)")
+    search.add_argument(
+        "--k", type=int, default=None, help="number of paragraphs (default: config)"
+    )
     search.add_argument("--json", action="store_true", help="one JSON object per question")
     search.add_argument("--file", help="read questions from a file, one per line")
     search.add_argument("--source", help="search only this source id")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 from index.errors import QuotebotError
 
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
@@ -83,23 +84,13 @@ class _IndexOnlySettings(BaseSettings):
     index: IndexSettings = IndexSettings()
 
 
-def toml_sources(
-    settings_cls: type[BaseSettings], path: Path
-) -> tuple[PydanticBaseSettingsSource, ...]:
-    """The TOML file as the lowest-priority settings source, below init values and the environment."""
-    return (TomlConfigSettingsSource(settings_cls, toml_file=path),)
+def read_settings(settings_cls: type[SettingsT], path: Path) -> SettingsT:
+    """Instantiate `settings_cls` from init values, the environment, `.env`, then the TOML file.
 
-
-def load_index_settings(config_path: Path | None = None) -> IndexSettings:
-    """Read `[index]` from the config file, then environment overrides.
-
-    Raises QuotebotError with the file and the field at fault when the config cannot be used.
+    Raises QuotebotError naming the file and the field at fault when the config cannot be used.
     """
-    path = config_path or default_config_path()
-    if config_path is not None and not path.is_file():
-        raise QuotebotError(f"config file {path} does not exist: pass an existing TOML file")
 
-    class _FromFile(_IndexOnlySettings):
+    class _FromFile(settings_cls):  # type: ignore[valid-type,misc]
         @classmethod
         def settings_customise_sources(
             cls,
@@ -109,14 +100,27 @@ def load_index_settings(config_path: Path | None = None) -> IndexSettings:
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, *toml_sources(settings_cls, path))
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
+            return (init_settings, env_settings, dotenv_settings, toml)
 
     try:
-        return _FromFile().index
+        return _FromFile()
     except ValidationError as exc:
         raise QuotebotError(f"config {path} is invalid: {describe_validation_error(exc)}") from None
     except (OSError, ValueError) as exc:
         raise QuotebotError(f"config {path} cannot be read: {exc}; fix the TOML syntax") from None
+
+
+def config_path_or_default(config_path: Path | None) -> Path:
+    """An explicit config must exist; the default one may be absent (built-in defaults apply)."""
+    if config_path is not None and not config_path.is_file():
+        raise QuotebotError(f"config file {config_path} does not exist: pass an existing TOML file")
+    return config_path or default_config_path()
+
+
+def load_index_settings(config_path: Path | None = None) -> IndexSettings:
+    """Read `[index]` from the config file, then environment overrides."""
+    return read_settings(_IndexOnlySettings, config_path_or_default(config_path)).index
 
 
 def describe_validation_error(exc: ValidationError) -> str:

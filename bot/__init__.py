@@ -1,0 +1,1 @@
+"""Quotebot's Discord layer: thin adapters from Discord events to the `index` retriever."""

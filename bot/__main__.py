@@ -1,0 +1,87 @@
+"""`python -m bot` / `quotebot`: load settings and the index, then run on Discord or in a console."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import discord
+
+from bot.console import run_console
+from bot.settings import Settings, load_settings
+from index.errors import QuotebotError
+from index.retriever import Retriever
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+EXIT_LOGIN = 3
+EXIT_INTENTS = 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quotebot", description=__doc__)
+    parser.add_argument(
+        "--console", action="store_true", help="answer in this terminal, even with a token"
+    )
+    parser.add_argument("--config", type=Path, help="TOML config (default config/quotebot.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def configure_logging(verbose: bool) -> None:
+    """One place for logging: our loggers at INFO (or DEBUG), discord.py's HTTP chatter quieter."""
+    discord.utils.setup_logging(level=logging.DEBUG if verbose else logging.INFO, root=True)
+    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    for noisy in ("sentence_transformers", "faiss", "bm25s", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def run_discord(settings: Settings, retriever: Retriever) -> int:
+    """Connect and serve until closed; login and intent problems become one line and an exit code."""
+    from bot.bot import Quotebot
+
+    assert settings.discord_token is not None
+    bot = Quotebot(settings, retriever)
+    async with bot:
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        except discord.LoginFailure:
+            log.error(
+                "Discord rejected DISCORD_TOKEN (401): copy the bot token again from the Developer Portal"
+            )
+            return EXIT_LOGIN
+        except discord.PrivilegedIntentsRequired:
+            log.error(
+                "Discord refused the Message Content intent: enable it for the bot in the Developer "
+                "Portal (Bot > Privileged Gateway Intents) or set QUOTEBOT_BOT__MESSAGE_CONTENT_INTENT=false"
+            )
+            return EXIT_INTENTS
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m bot` and the `quotebot` script."""
+    args = _parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        settings = load_settings(args.config)
+        console = args.console or settings.discord_token is None
+        if settings.discord_token is None:
+            log.info("no DISCORD_TOKEN set: opening the console instead of connecting to Discord")
+        retriever = Retriever(settings.index)
+        if console:
+            return asyncio.run(run_console(settings, retriever))
+        return asyncio.run(run_discord(settings, retriever))
+    except QuotebotError as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Answering off the event loop, with concurrent questions micro-batched into one forward pass.
+
+Every cog and the console ask through `Answerer.ask`. Questions that arrive within
+`max_wait` of each other (up to `max_batch`) are encoded together by `Retriever.search_many` in
+a worker thread, so the gateway heartbeat never waits for the model and a burst of questions
+costs little more than one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from index.models import Answer
+from index.query import clean_query
+from index.retriever import Retriever
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Pending:
+    text: str
+    k: int | None
+    source: str | None
+    future: asyncio.Future[Answer]
+
+
+class Answerer:
+    """Queue + one worker task; retrieval runs in a dedicated thread."""
+
+    def __init__(self, retriever: Retriever, max_batch: int = 32, max_wait: float = 0.005) -> None:
+        self.retriever = retriever
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.batches = 0  # for benchmarks: how many forward passes served the questions
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrieval")
+
+    async def ask(self, question: str, k: int | None = None, source: str | None = None) -> Answer:
+        """The answer to one question. EmptyQueryError (and other domain errors) come back as-is."""
+        # Validated here, alone, so one bad question never fails the batch it would have joined.
+        text = clean_query(question, self.retriever.settings.max_query_chars)
+        if source is not None:
+            self.retriever.source(source)
+        if self._worker is None or self._worker.done():
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.create_task(self._run(), name="quotebot-answerer")
+        assert self._queue is not None
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(text, k, source, future))
+        return await future
+
+    async def run_in_thread(self, func, *args):  # type: ignore[no-untyped-def]
+        """Run other blocking retriever work (a reload) on the same retrieval thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            deadline = loop.time() + self.max_wait
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(queue.get(), remaining))
+                except TimeoutError:
+                    break
+            await self._answer(batch)
+
+    async def _answer(self, batch: list[_Pending]) -> None:
+        groups: dict[tuple[int | None, str | None], list[_Pending]] = defaultdict(list)
+        for item in batch:
+            groups[(item.k, item.source)].append(item)
+        for (k, source), items in groups.items():
+            self.batches += 1
+            try:
+                answers = await self.run_in_thread(
+                    self.retriever.search_many, [i.text for i in items], k, source
+                )
+            except Exception as exc:  # noqa: BLE001 - handed to every caller of this batch
+                for item in items:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                continue
+            for item, answer in zip(items, answers, strict=True):
+                if not item.future.done():
+                    item.future.set_result(answer)
+
+    async def close(self) -> None:
+        """Stop the worker and the thread; questions still queued get CancelledError."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        if self._queue is not None:
+            while not self._queue.empty():
+                self._queue.get_nowait().future.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)

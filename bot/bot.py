@@ -1,0 +1,102 @@
+"""The `commands.Bot` subclass: receives its settings and retriever, loads one cog per feature."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.answering import Answerer
+from bot.cooldowns import Cooldowns
+from bot.settings import Settings
+from index.errors import QuotebotError
+from index.retriever import Retriever
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.exts.ask", "bot.exts.mentions", "bot.exts.sources", "bot.exts.help")
+NO_PINGS = discord.AllowedMentions.none()
+
+
+class Quotebot(commands.Bot):
+    """Quotebot on Discord. Everything it knows comes from `retriever`."""
+
+    def __init__(
+        self, settings: Settings, retriever: Retriever, answerer: Answerer | None = None
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = settings.bot.message_content_intent
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=NO_PINGS,
+            help_command=None,
+            guild_ready_timeout=settings.bot.guild_ready_timeout,
+        )
+        self.settings = settings
+        self.retriever = retriever
+        self.answerer = answerer or Answerer(
+            retriever,
+            max_batch=settings.bot.batch_max_size,
+            max_wait=settings.bot.batch_max_wait_ms / 1000,
+        )
+        self.cooldowns = Cooldowns(settings.bot.cooldown_questions, settings.bot.cooldown_seconds)
+        self.tree.on_error = self.on_app_command_error
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        guild_id = self.settings.dev_guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to dev guild %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally (Discord may take up to an hour)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        # No prefix commands: questions in messages are handled by the mentions cog.
+        return
+
+    async def close(self) -> None:
+        await self.answerer.close()
+        await super().close()
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Domain errors become their message; anything else a reference to the logged traceback."""
+        original = getattr(error, "original", error)
+        if isinstance(original, QuotebotError):
+            text = str(original)
+        elif isinstance(error, app_commands.CheckFailure):
+            text = str(error) or "You can't use this command here."
+        else:
+            ref = secrets.token_hex(2).upper()
+            log.error(
+                "command %s failed (ref %s)",
+                interaction.command.qualified_name if interaction.command else "?",
+                ref,
+                exc_info=original,
+            )
+            text = f"Something went wrong (ref {ref}). The bot's admins can find it in the log."
+        await send_ephemeral(interaction, text)
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Reply privately whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+    except discord.HTTPException as exc:
+        log.warning("could not deliver an error message to the user: %s", exc)

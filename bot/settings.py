@@ -1,0 +1,62 @@
+"""Bot settings: `config/quotebot.toml`, then `.env`, then `QUOTEBOT_*` environment variables.
+
+The token is a secret: it comes only from `DISCORD_TOKEN` (environment or the git-ignored `.env`)
+and never appears in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.config import PROJECT_ROOT, IndexSettings, config_path_or_default, read_settings
+
+log = logging.getLogger(__name__)
+
+
+class BotSettings(BaseModel):
+    """How the bot behaves on Discord."""
+
+    message_content_intent: bool = True
+    # Questions a user may ask per window before being asked to wait.
+    cooldown_questions: int = Field(5, ge=1)
+    cooldown_seconds: float = Field(30.0, gt=0)
+    # Longest question accepted from Discord; longer ones are cut (the index cuts again).
+    max_question_chars: int = Field(2000, ge=16)
+    # Micro-batching: questions arriving within this many ms share one forward pass.
+    batch_max_wait_ms: float = Field(5.0, ge=0)
+    batch_max_size: int = Field(32, ge=1)
+    # Characters of the best passage shown before it is cut at a sentence boundary.
+    max_passage_chars: int = Field(1500, ge=200)
+    # Characters of each further passage (shown shorter, below the best one).
+    max_other_passage_chars: int = Field(300, ge=80)
+    sources_per_page: int = Field(10, ge=1, le=25)
+    guild_ready_timeout: float = Field(2.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything Quotebot reads at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QUOTEBOT_",
+        env_nested_delimiter="__",
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
+    )
+    # Commands sync to this guild instantly when set; globally (can take up to an hour) when not.
+    dev_guild_id: int | None = None
+    bot: BotSettings = BotSettings()
+    index: IndexSettings = IndexSettings()
+
+
+def load_settings(config_path: Path | None = None) -> Settings:
+    """Read settings; QuotebotError with the file and field at fault when they cannot be used."""
+    return read_settings(Settings, config_path_or_default(config_path))
