@@ -1,0 +1,102 @@
+"""Starting Quotebot as a person does: `python -m bot`, with and without a token or a config."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import load_settings
+from tests.conftest import SOURCES
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("main")
+    shutil.copytree(SOURCES, root / "sources")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "DISCORD_"))}
+    return {
+        **clean,
+        "QUOTEBOT_INDEX__SOURCES_DIR": str(root / "sources"),
+        "QUOTEBOT_INDEX__CACHE_DIR": str(root / "cache"),
+    }
+
+
+def bot(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_console_answers_questions_from_stdin(env):
+    """With no token, the console opens, answers each line as the bot would, and quits cleanly."""
+    done = bot(
+        env,
+        stdin="Which country supplies Russia with drones?\n😀😀\nWhat is the recipe for pancakes?\nquit\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no DISCORD_TOKEN" in done.stderr
+    out = done.stdout
+    assert "**Putin is banking on Iran for its supply of Shahed drones" in out
+    assert "¶9 · Why Vladimir Putin needs Xi Jinping now more than ever — The Independent" in out
+    assert "no words to search for" in out
+    assert (
+        "Nothing in *Why Vladimir Putin needs Xi Jinping now more than ever* answers that." in out
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_console_leaves_on_end_of_input(env):
+    """Ctrl-D (end of input) leaves the console with exit code 0."""
+    done = bot(env, "--console", stdin="Who is David Dalton?\n")
+    assert done.returncode == 0
+    assert "Dalton" in done.stdout
+
+
+def test_unreadable_config_is_one_line_and_exit_2(env, tmp_path):
+    """A broken config file ends with one clear line naming the file, no traceback."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[index\nk = 3\n", encoding="utf-8")
+    done = bot(env, "--config", str(bad))
+    assert done.returncode == 2
+    assert str(bad) in done.stderr and "Traceback" not in done.stderr
+    invalid = tmp_path / "invalid.toml"
+    invalid.write_text("[index]\nk = 0\n", encoding="utf-8")
+    done = bot(env, "--config", str(invalid))
+    assert done.returncode == 2 and "index.k" in done.stderr
+
+
+def test_missing_sources_is_one_line_and_exit_2(env, tmp_path):
+    """A missing sources folder is one line saying how to fix it."""
+    done = bot({**env, "QUOTEBOT_INDEX__SOURCES_DIR": str(tmp_path / "nowhere")})
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_token_never_appears_in_reprs(monkeypatch):
+    """The token is a secret: the settings' repr and str never show it."""
+    monkeypatch.setenv("DISCORD_TOKEN", "MTIz.secret-token-value")
+    settings = load_settings()
+    assert settings.discord_token.get_secret_value() == "MTIz.secret-token-value"
+    assert "secret-token-value" not in repr(settings) and "secret-token-value" not in str(settings)
+
+
+def test_environment_overrides_config(monkeypatch):
+    """`QUOTEBOT_*` variables override the TOML defaults."""
+    monkeypatch.setenv("QUOTEBOT_BOT__COOLDOWN_QUESTIONS", "2")
+    monkeypatch.setenv("QUOTEBOT_DEV_GUILD_ID", "1234")
+    monkeypatch.setenv("QUOTEBOT_INDEX__K", "5")
+    settings = load_settings()
+    assert (settings.bot.cooldown_questions, settings.dev_guild_id, settings.index.k) == (
+        2,
+        1234,
+        5,
+    )
