@@ -139,7 +139,9 @@ def make_user(
     user: dict[str, Any] = {
         "id": str(user_id if user_id is not None else snowflake()),
         "username": username,
-        "global_name": global_name if global_name is not None else (None if bot else username.title()),
+        "global_name": global_name
+        if global_name is not None
+        else (None if bot else username.title()),
         "discriminator": "0",
         "avatar": avatar if avatar is not None else secrets.token_hex(16),
         "avatar_decoration_data": None,
@@ -195,7 +197,9 @@ def make_role(
     return role
 
 
-def make_everyone_role(guild_id: int | str, permissions: int = int(DEFAULT_MEMBER_PERMISSIONS)) -> dict:
+def make_everyone_role(
+    guild_id: int | str, permissions: int = int(DEFAULT_MEMBER_PERMISSIONS)
+) -> dict:
     """Build the ``@everyone`` role of a guild (its id is the guild id)."""
     return make_role(
         guild_id=guild_id, role_id=guild_id, name="@everyone", permissions=permissions, position=0

@@ -76,18 +76,20 @@ class _Encoder:
 
     def _init_zstd(self) -> None:
         try:
-            import zstandard  # type: ignore[import-not-found]  # noqa: PLC0415
+            import zstandard  # type: ignore[import-not-found]
         except ImportError:
             try:
-                from compression import zstd  # type: ignore[import-not-found]  # noqa: PLC0415
+                from compression import zstd  # type: ignore[import-not-found]
             except ImportError as exc:
                 raise ValueError("zstd-stream requested but no zstd module is installed") from exc
             compressor = zstd.ZstdCompressor()
-            self._zstd = lambda data: compressor.compress(data, mode=zstd.ZstdCompressor.FLUSH_BLOCK)
+            self._zstd = lambda data: compressor.compress(
+                data, mode=zstd.ZstdCompressor.FLUSH_BLOCK
+            )
             return
         cobj = zstandard.ZstdCompressor().compressobj()
-        self._zstd = lambda data: cobj.compress(data) + cobj.flush(
-            zstandard.COMPRESSOBJ_FLUSH_BLOCK
+        self._zstd = lambda data: (
+            cobj.compress(data) + cobj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
         )
 
     def encode(self, text: str) -> str | bytes:
@@ -172,7 +174,9 @@ class GatewayConnection:
         if self.server_close_code is not None or self.ws.closed:
             return
         self.server_close_code = code
-        logger.info("gateway connection %s: closing with %s %s", self.info.connection_id, code, reason)
+        logger.info(
+            "gateway connection %s: closing with %s %s", self.info.connection_id, code, reason
+        )
         with contextlib.suppress(ConnectionError, RuntimeError, asyncio.TimeoutError):
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), timeout=5)
 

@@ -35,7 +35,11 @@ MESSAGE_COMMAND = 3
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5
 USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 6, 7, 8, 9, 10, 11
 
-_COMMAND_TYPE_NAMES = {CHAT_INPUT: "slash command", USER_COMMAND: "user command", MESSAGE_COMMAND: "message command"}
+_COMMAND_TYPE_NAMES = {
+    CHAT_INPUT: "slash command",
+    USER_COMMAND: "user command",
+    MESSAGE_COMMAND: "message command",
+}
 
 
 class InteractionBuilder:
@@ -86,12 +90,18 @@ class InteractionBuilder:
                 guild={"id": guild_id, "locale": "en-US", "features": []},
                 guild_locale="en-US",
                 member=world.member_payload(guild_id, user["id"], permissions=perms),
-                app_permissions=str(world.compute_permissions(guild_id, world.bot_id, channel["id"])),
+                app_permissions=str(
+                    world.compute_permissions(guild_id, world.bot_id, channel["id"])
+                ),
                 context=0,
                 authorizing_integration_owners={"0": guild_id},
             )
         else:
-            perms = int(DEFAULT_MEMBER_PERMISSIONS) if member_permissions is None else int(member_permissions)
+            perms = (
+                int(DEFAULT_MEMBER_PERMISSIONS)
+                if member_permissions is None
+                else int(member_permissions)
+            )
             channel["permissions"] = str(perms)
             payload.update(
                 user=copy.deepcopy(dict(user)),
@@ -133,8 +143,10 @@ class InteractionBuilder:
             )
         if in_dm:
             contexts = command.get("contexts")
-            if command.get("guild_id") is not None or command.get("dm_permission") is False or (
-                contexts is not None and 1 not in contexts
+            if (
+                command.get("guild_id") is not None
+                or command.get("dm_permission") is False
+                or (contexts is not None and 1 not in contexts)
             ):
                 raise FakeDiscordError(f"{kind} {name!r} is not available in DMs")
         return command
@@ -167,7 +179,9 @@ class InteractionBuilder:
             resolved.setdefault("users", {})[user["id"]] = copy.deepcopy(user)
             if guild_id is not None and user["id"] in world.members[guild_id]:
                 member = world.member_payload(
-                    guild_id, user["id"], permissions=world.compute_permissions(guild_id, user["id"])
+                    guild_id,
+                    user["id"],
+                    permissions=world.compute_permissions(guild_id, user["id"]),
                 )
                 member.pop("user")
                 resolved.setdefault("members", {})[user["id"]] = member
@@ -234,7 +248,14 @@ class InteractionBuilder:
             if focused is not None:
                 value = values[name]
                 if name == focused:
-                    out.append({"name": name, "type": int(definition["type"]), "value": str(value), "focused": True})
+                    out.append(
+                        {
+                            "name": name,
+                            "type": int(definition["type"]),
+                            "value": str(value),
+                            "focused": True,
+                        }
+                    )
                     continue
             value = self._option_value(definition, values[name], resolved, guild_id)
             out.append({"name": name, "type": int(definition["type"]), "value": value})
@@ -273,7 +294,11 @@ class InteractionBuilder:
         chain: list[tuple[str, int]] = []
         for sub in parts[1:]:
             match = next(
-                (d for d in definitions if d["name"] == sub and int(d["type"]) in (SUB_COMMAND, SUB_COMMAND_GROUP)),
+                (
+                    d
+                    for d in definitions
+                    if d["name"] == sub and int(d["type"]) in (SUB_COMMAND, SUB_COMMAND_GROUP)
+                ),
                 None,
             )
             if match is None:

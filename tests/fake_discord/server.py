@@ -29,16 +29,16 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import yarl
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from . import gateway as gw
-from .builders import PRIVILEGED_INTENTS, Intent, iso_timestamp
+from .builders import PRIVILEGED_INTENTS, Intent
 from .gateway import FakeGateway, GatewaySession
 from .interactions import MESSAGE_COMMAND, USER_COMMAND, InteractionBuilder
 from .records import (
-    Fault,
     FakeDiscordError,
     FakeDiscordTimeoutError,
+    Fault,
     GatewayFrame,
     InteractionRecord,
     PathMatcher,
@@ -85,8 +85,8 @@ def point_discord_at(api_base: str, gateway_url: str) -> Iterator[None]:
     webhooks) and ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`` (discord.py 2.x
     connects there and appends ``?v=10&encoding=json&compress=zlib-stream``).
     """
-    import discord.gateway  # noqa: PLC0415
-    import discord.http  # noqa: PLC0415
+    import discord.gateway
+    import discord.http
 
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
@@ -336,9 +336,7 @@ class FakeDiscord(RestHandlers):
             self._changed_event.set()
             self._changed_event = asyncio.Event()
 
-    async def wait_until(
-        self, check: Callable[[], T | None], *, timeout: float, what: str
-    ) -> T:
+    async def wait_until(self, check: Callable[[], T | None], *, timeout: float, what: str) -> T:
         """Return ``check()`` as soon as it is truthy; re-evaluated on every state change.
 
         Raises :class:`FakeDiscordTimeoutError` (mentioning ``what`` and the last requests)
@@ -382,7 +380,7 @@ class FakeDiscord(RestHandlers):
                 part = await reader.next()
                 if part is None:
                     break
-                if not isinstance(part, web.BodyPartReader):
+                if not isinstance(part, BodyPartReader):
                     continue
                 data = await part.read(decode=False)
                 if part.name == "payload_json":
@@ -444,7 +442,9 @@ class FakeDiscord(RestHandlers):
         route, params = self._match_route(method, path)
         try:
             body, files = await self._parse_body(request)
-        except ValueError:
+        except Exception:
+            logger.exception("fake Discord could not parse the body of %s %s", method, path)
+            self.server_errors.append(f"{method} {path}: unparsable body\n{traceback.format_exc()}")
             body, files = None, []
         record = RecordedRequest(
             method=method,
@@ -469,9 +469,9 @@ class FakeDiscord(RestHandlers):
     async def _respond(
         self, record: RecordedRequest, route: Route | None, request: web.Request
     ) -> web.Response:
-        if route is not None and route.auth:
-            if request.headers.get("Authorization") != f"Bot {self.token}":
-                return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+        authorized = request.headers.get("Authorization") == f"Bot {self.token}"
+        if route is not None and route.auth and not authorized:
+            return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
         fault = self._find_fault(record)
         record.fault = fault
         if fault is not None and fault.delay:
@@ -485,7 +485,9 @@ class FakeDiscord(RestHandlers):
         else:
             response = await self._run_handler(route, record)
         if fault is not None and fault.status is not None and fault.after_handler:
-            logger.info("fake Discord: late fault %s on %s %s", fault.status, record.method, record.path)
+            logger.info(
+                "fake Discord: late fault %s on %s %s", fault.status, record.method, record.path
+            )
             return self._fault_response(fault)
         return response
 
@@ -542,9 +544,12 @@ class FakeDiscord(RestHandlers):
         sessions without MESSAGE_CONTENT. Events for disconnected sessions are buffered and
         replayed on RESUME. Returns the number of sessions that got (or buffered) it.
         """
-        return await self.gateway.dispatch(
+        count = await self.gateway.dispatch(
             event, data, transform=self._session_view if filtered else None
         )
+        if not self.gateway.live_sessions:
+            logger.warning("fake Discord: %s dropped, no live gateway session", event)
+        return count
 
     async def dispatch_message_event(self, event: str, message: Mapping[str, Any]) -> int:
         """Dispatch MESSAGE_CREATE/MESSAGE_UPDATE for a stored message (not for ephemerals)."""
@@ -912,11 +917,11 @@ class FakeDiscord(RestHandlers):
         record = self.interaction(interaction)
 
         def check() -> dict[str, Any] | None:
-            if record.callback_type in (4, 7) or (
+            answered = record.callback_type in (4, 7) or (
                 record.callback_type in (5, 6) and record.original_edited
-            ):
-                if record.original_message_id is not None:
-                    return copy.deepcopy(self.world.messages[record.original_message_id])
+            )
+            if answered and record.original_message_id is not None:
+                return copy.deepcopy(self.world.messages[record.original_message_id])
             return None
 
         return await self.wait_until(
@@ -962,7 +967,11 @@ class FakeDiscord(RestHandlers):
     async def wait_for_identify(self, count: int = 1, *, timeout: float = 5.0) -> dict[str, Any]:
         """Wait until ``count`` IDENTIFYs succeeded (READY was sent); returns the last one."""
         return await self.wait_until(
-            lambda: self.gateway.identifies[count - 1] if len(self.gateway.identifies) >= count else None,
+            lambda: (
+                self.gateway.identifies[count - 1]
+                if len(self.gateway.identifies) >= count
+                else None
+            ),
             timeout=timeout,
             what=f"{count} IDENTIFY(s)",
         )
@@ -1045,7 +1054,13 @@ class FakeDiscord(RestHandlers):
         return self.add_fault(method, path, status=429, body=body, headers=headers, times=times)
 
     def fail(
-        self, method: str | None, path: PathMatcher, status: int = 500, *, times: int = 1, **kwargs: Any
+        self,
+        method: str | None,
+        path: PathMatcher,
+        status: int = 500,
+        *,
+        times: int = 1,
+        **kwargs: Any,
     ) -> Fault:
         """Shortcut for :meth:`add_fault` with a status (500/502/503 retry in discord.py)."""
         return self.add_fault(method, path, status=status, times=times, **kwargs)
@@ -1087,15 +1102,34 @@ class FakeDiscord(RestHandlers):
         """Stop (``False``) or resume ACKing heartbeats (op 11)."""
         self.gateway.ack_heartbeats = enabled
 
-    @property
-    def now(self) -> str:
-        """Current time as a Discord timestamp string."""
-        return iso_timestamp()
-
 
 def _compile_route(template: str) -> re.Pattern[str]:
     pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
     return re.compile(pattern)
+
+
+async def _wait_ready(bot: Any, task: asyncio.Task[Any], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not bot.is_ready():
+        if task.done():
+            task.result()
+            raise FakeDiscordError("bot.start() returned before the bot became ready")
+        if loop.time() > deadline:
+            raise FakeDiscordTimeoutError(f"bot not ready after {timeout}s")
+        await asyncio.sleep(0.01)
+
+
+async def _shut_down(bot: Any, task: asyncio.Task[Any], timeout: float) -> None:
+    if not bot.is_closed():
+        await asyncio.wait_for(bot.close(), timeout=timeout)
+    if not task.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
+        except TimeoutError:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 @contextlib.asynccontextmanager
@@ -1104,31 +1138,16 @@ async def running_bot(
 ) -> AsyncIterator[Any]:
     """Run ``bot.start(token)`` in a task, wait until it is ready, yield it, then close it.
 
-    If ``start`` fails before READY (e.g. ``discord.LoginFailure``,
-    ``discord.PrivilegedIntentsRequired``) that exception is raised here. On exit the bot
-    is closed and its task awaited; an exception the task raised while running is re-raised.
+    Works for any ``discord.Client`` (``commands.Bot`` included). If ``start`` fails before
+    READY (e.g. ``discord.LoginFailure``, ``discord.PrivilegedIntentsRequired``) that
+    exception is raised here, after the bot was closed. On a normal exit the bot is closed,
+    its task awaited, and an exception the task died with while the body ran is re-raised.
     """
     task = asyncio.create_task(bot.start(token), name="fake-discord-bot")
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ready_timeout
-        while not bot.is_ready():
-            if task.done():
-                task.result()
-                raise FakeDiscordError("bot.start() returned before the bot became ready")
-            if loop.time() > deadline:
-                raise FakeDiscordTimeoutError(f"bot not ready after {ready_timeout}s")
-            await asyncio.sleep(0.01)
+        await _wait_ready(bot, task, ready_timeout)
         yield bot
     finally:
-        if not bot.is_closed():
-            await asyncio.wait_for(bot.close(), timeout=close_timeout)
-        if not task.done():
-            try:
-                await asyncio.wait_for(task, timeout=close_timeout)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        elif not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        await _shut_down(bot, task, close_timeout)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]

@@ -132,6 +132,7 @@ class World:
         self,
         name: str = "Test Guild",
         *,
+        guild_id: int | None = None,
         owner: Mapping[str, Any] | None = None,
         everyone_permissions: int = int(DEFAULT_MEMBER_PERMISSIONS),
         bot_permissions: int = int(DEFAULT_BOT_PERMISSIONS),
@@ -139,11 +140,15 @@ class World:
         """Create a guild with ``@everyone``, a managed bot role and the bot as a member.
 
         ``owner`` (default: a new user ``"owner"``) becomes a member and the guild owner.
+        Pass ``guild_id`` to control shard routing (``(guild_id >> 22) % num_shards``).
         """
         owner = owner or self.add_user("owner")
         self.users.setdefault(owner["id"], dict(owner))
         guild = builders.make_guild(
-            name=name, owner_id=owner["id"], everyone_permissions=everyone_permissions
+            guild_id=guild_id,
+            name=name,
+            owner_id=owner["id"],
+            everyone_permissions=everyone_permissions,
         )
         gid = guild["id"]
         guild.pop("channels")
@@ -186,7 +191,9 @@ class World:
     ) -> dict[str, Any]:
         """Create a role in ``guild`` and return it."""
         gid = self._guild_id(guild)
-        role = builders.make_role(guild_id=gid, name=name, permissions=permissions, position=position)
+        role = builders.make_role(
+            guild_id=gid, name=name, permissions=permissions, position=position
+        )
         self.guilds[gid]["roles"].append(role)
         return role
 
@@ -227,7 +234,12 @@ class World:
         return channel
 
     def add_thread(
-        self, parent: IdLike, name: str, *, owner: IdLike | None = None, message: IdLike | None = None
+        self,
+        parent: IdLike,
+        name: str,
+        *,
+        owner: IdLike | None = None,
+        message: IdLike | None = None,
     ) -> dict[str, Any]:
         """Create a public thread under ``parent`` (optionally started from ``message``)."""
         parent_channel = self.channel(parent)
@@ -320,7 +332,9 @@ class World:
         payload["joined_at"] = self.members[gid][self.bot_id]["joined_at"]
         return payload
 
-    def compute_permissions(self, guild: IdLike, user: IdLike, channel: IdLike | None = None) -> int:
+    def compute_permissions(
+        self, guild: IdLike, user: IdLike, channel: IdLike | None = None
+    ) -> int:
         """Resolved permissions of ``user`` in ``guild`` (and ``channel`` overwrites)."""
         gid, uid = self._guild_id(guild), to_id(user)
         guild_obj = self.guilds[gid]
@@ -459,7 +473,9 @@ class World:
             try:
                 index = int(entry_id)
             except ValueError:
-                raise _form_error("attachments", "ATTACHMENT_NOT_FOUND", "Unknown attachment") from None
+                raise _form_error(
+                    "attachments", "ATTACHMENT_NOT_FOUND", "Unknown attachment"
+                ) from None
             if index not in files:
                 raise _form_error(
                     f"attachments.{index}", "ATTACHMENT_NOT_FOUND", "Attachment data not found"
@@ -501,7 +517,9 @@ class World:
             embed.setdefault("type", "rich")
             for key in ("image", "thumbnail"):
                 media = embed.get(key)
-                if isinstance(media, dict) and str(media.get("url", "")).startswith("attachment://"):
+                if isinstance(media, dict) and str(media.get("url", "")).startswith(
+                    "attachment://"
+                ):
                     att = by_name.get(media["url"][len("attachment://") :])
                     if att is not None:
                         media.update({"url": att["url"], "proxy_url": att["proxy_url"]})
@@ -647,9 +665,7 @@ class World:
             msg["flags"] = int(msg["flags"]) & ~LOADING
         elif mark_edited:
             msg["edited_timestamp"] = iso_timestamp()
-        if not (
-            msg["content"].strip() or msg["embeds"] or msg["attachments"] or msg["components"]
-        ):
+        if not (msg["content"].strip() or msg["embeds"] or msg["attachments"] or msg["components"]):
             raise ApiError(400, 50006, "Cannot send an empty message")
         self.message_versions[msg["id"]].append(copy.deepcopy(msg))
         return msg
@@ -678,13 +694,19 @@ class World:
         return None
 
     def _normalize_command(
-        self, body: Mapping[str, Any], guild_id: str | None, existing: list[dict[str, Any]], index: int
+        self,
+        body: Mapping[str, Any],
+        guild_id: str | None,
+        existing: list[dict[str, Any]],
+        index: int,
     ) -> dict[str, Any]:
         command_type = int(body.get("type") or 1)
         name = body.get("name")
         prefix = str(index)
         if not isinstance(name, str) or not 1 <= len(name) <= 32:
-            raise _form_error(f"{prefix}.name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+            raise _form_error(
+                f"{prefix}.name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length."
+            )
         description = body.get("description") or ""
         if command_type == 1:
             if not _COMMAND_NAME.match(name) or name != name.lower():
@@ -746,7 +768,9 @@ class World:
             key = (command["name"], command["type"])
             if key in seen:
                 raise _form_error(
-                    str(index), "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"
+                    str(index),
+                    "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                    "Application command names must be unique",
                 )
             seen.add(key)
             commands.append(command)
@@ -781,13 +805,19 @@ def _validate_options(options: list[Mapping[str, Any]], path: str) -> None:
         name = option.get("name", "")
         description = option.get("description", "")
         if not _COMMAND_NAME.match(str(name)) or name != str(name).lower():
-            raise _form_error(f"{path}.{i}.name", "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid")
+            raise _form_error(
+                f"{path}.{i}.name", "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid"
+            )
         if not 1 <= len(description) <= 100:
             raise _form_error(
-                f"{path}.{i}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+                f"{path}.{i}.description",
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
             )
         if len(option.get("choices") or []) > 25:
-            raise _form_error(f"{path}.{i}.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            raise _form_error(
+                f"{path}.{i}.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+            )
         if int(option.get("type", 0)) in (1, 2):
             _validate_options(list(option.get("options") or []), f"{path}.{i}.options")
             continue
@@ -824,17 +854,23 @@ def validate_message_body(body: Mapping[str, Any], *, has_files: bool, creating:
         for key, limit in limits.items():
             if len(embed.get(key) or "") > limit:
                 raise _form_error(
-                    f"embeds.{i}.{key}", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."
+                    f"embeds.{i}.{key}",
+                    "BASE_TYPE_MAX_LENGTH",
+                    f"Must be {limit} or fewer in length.",
                 )
         fields = embed.get("fields") or []
         if len(fields) > 25:
-            raise _form_error(f"embeds.{i}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            raise _form_error(
+                f"embeds.{i}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+            )
         for j, field in enumerate(fields):
             for key, limit in (("name", 256), ("value", 1024)):
                 value = field.get(key)
                 if value is None or not str(value).strip():
                     raise _form_error(
-                        f"embeds.{i}.fields.{j}.{key}", "BASE_TYPE_REQUIRED", "This field is required"
+                        f"embeds.{i}.fields.{j}.{key}",
+                        "BASE_TYPE_REQUIRED",
+                        "This field is required",
                     )
                 if len(str(value)) > limit:
                     raise _form_error(
@@ -843,11 +879,19 @@ def validate_message_body(body: Mapping[str, Any], *, has_files: bool, creating:
                         f"Must be {limit} or fewer in length.",
                     )
         if len((embed.get("footer") or {}).get("text") or "") > 2048:
-            raise _form_error(f"embeds.{i}.footer.text", "BASE_TYPE_MAX_LENGTH", "Must be 2048 or fewer in length.")
+            raise _form_error(
+                f"embeds.{i}.footer.text",
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 2048 or fewer in length.",
+            )
         if len((embed.get("author") or {}).get("name") or "") > 256:
-            raise _form_error(f"embeds.{i}.author.name", "BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length.")
+            raise _form_error(
+                f"embeds.{i}.author.name", "BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length."
+            )
     if sum(_embed_text_length(e) for e in embeds) > 6000:
-        raise _form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+        raise _form_error(
+            "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
+        )
     allowed = body.get("allowed_mentions")
     if isinstance(allowed, Mapping):
         parse = set(allowed.get("parse") or [])
@@ -868,7 +912,9 @@ def validate_message_body(body: Mapping[str, Any], *, has_files: bool, creating:
             if custom_id is not None:
                 if len(str(custom_id)) > 100:
                     raise _form_error(
-                        f"{path}.{k}.custom_id", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."
+                        f"{path}.{k}.custom_id",
+                        "BASE_TYPE_MAX_LENGTH",
+                        "Must be 100 or fewer in length.",
                     )
                 if custom_id in custom_ids:
                     raise _form_error(
@@ -878,12 +924,16 @@ def validate_message_body(body: Mapping[str, Any], *, has_files: bool, creating:
                     )
                 custom_ids.add(str(custom_id))
             if len(str(item.get("label") or "")) > 80:
-                raise _form_error(f"{path}.{k}.label", "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
+                raise _form_error(
+                    f"{path}.{k}.label", "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length."
+                )
             children = item.get("components")
             if children:
                 if int(item.get("type", 0)) == 1 and len(children) > 5:
                     raise _form_error(
-                        f"{path}.{k}.components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length."
+                        f"{path}.{k}.components",
+                        "BASE_TYPE_MAX_LENGTH",
+                        "Must be 5 or fewer in length.",
                     )
                 walk(children, f"{path}.{k}.components")
 
