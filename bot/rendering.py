@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import discord
 
+from bot.questions import question_from_message
 from index.models import Answer, Hit, Passage, Source
 from index.text import collapse_spaces, strip_invisible
 
@@ -148,7 +149,11 @@ def full_paragraph_pointer(passage: Passage) -> str:
 
 
 def _footer(question: str) -> str:
-    return plain(f"Asked: {question}", 220) + " · quoted verbatim from the source"
+    # Footers are never formatted and never ping, but mention syntax echoed back still reads as one.
+    return (
+        plain(f"Asked: {question_from_message(question)}", 220)
+        + " · quoted verbatim from the source"
+    )
 
 
 def render_answer(
