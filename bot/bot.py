@@ -12,12 +12,19 @@ from discord.ext import commands
 from bot.answering import Answerer
 from bot.cooldowns import Cooldowns
 from bot.settings import Settings
+from bot.storage import Database
 from index.errors import QuotebotError
 from index.retriever import Retriever
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.ask", "bot.exts.mentions", "bot.exts.sources", "bot.exts.help")
+EXTENSIONS = (
+    "bot.exts.ask",
+    "bot.exts.mentions",
+    "bot.exts.sources",
+    "bot.exts.help",
+    "bot.exts.admin",
+)
 NO_PINGS = discord.AllowedMentions.none()
 
 
@@ -25,7 +32,11 @@ class Quotebot(commands.Bot):
     """Quotebot on Discord. Everything it knows comes from `retriever`."""
 
     def __init__(
-        self, settings: Settings, retriever: Retriever, answerer: Answerer | None = None
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        answerer: Answerer | None = None,
+        database: Database | None = None,
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.bot.message_content_intent
@@ -44,9 +55,21 @@ class Quotebot(commands.Bot):
             max_wait=settings.bot.batch_max_wait_ms / 1000,
         )
         self.cooldowns = Cooldowns(settings.bot.cooldown_questions, settings.bot.cooldown_seconds)
+        self.channel_cooldowns = Cooldowns(
+            settings.bot.channel_cooldown_questions, settings.bot.channel_cooldown_seconds
+        )
+        self._database = database
         self.tree.on_error = self.on_app_command_error
 
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("the database opens in setup_hook, before any event is handled")
+        return self._database
+
     async def setup_hook(self) -> None:
+        if self._database is None:
+            self._database = await Database.open(self.settings.bot.database_url)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         guild_id = self.settings.dev_guild_id
@@ -69,6 +92,8 @@ class Quotebot(commands.Bot):
     async def close(self) -> None:
         await self.answerer.close()
         await super().close()
+        if self._database is not None:
+            await self._database.close()
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -8,7 +8,10 @@ from collections.abc import Callable
 
 
 class Cooldowns:
-    """`hit(key)` records a question and returns None, or the seconds to wait when over the limit."""
+    """`hit(key)` records a question and returns None, or the seconds to wait when over the limit.
+
+    `limit` and `per_seconds` may be given per call, for servers that set their own.
+    """
 
     def __init__(
         self, limit: int, per_seconds: float, clock: Callable[[], float] = time.monotonic
@@ -18,13 +21,18 @@ class Cooldowns:
         self._clock = clock
         self._hits: defaultdict[int, deque[float]] = defaultdict(deque)
 
-    def hit(self, key: int) -> float | None:
+    def hit(
+        self, key: int, limit: int | None = None, per_seconds: float | None = None
+    ) -> float | None:
+        limit = limit or self.limit
+        per_seconds = per_seconds or self.per_seconds
         now = self._clock()
         hits = self._hits[key]
-        while hits and now - hits[0] >= self.per_seconds:
+        while hits and now - hits[0] >= per_seconds:
             hits.popleft()
-        if len(hits) >= self.limit:
-            return self.per_seconds - (now - hits[0])
+        if len(hits) >= limit:
+            # Wait until enough of the oldest questions leave the window to make room for one.
+            return per_seconds - (now - hits[len(hits) - limit])
         hits.append(now)
         if len(self._hits) > 10_000:
             self._forget_idle(now)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.questions import question_from_message
+from bot.storage.database import StatsSummary
 from index.models import Answer, Hit, Passage, Source
 from index.text import collapse_spaces, strip_invisible
 
@@ -148,12 +149,22 @@ def full_paragraph_pointer(passage: Passage) -> str:
 # --- answers --------------------------------------------------------------------------------------
 
 
-def _footer(question: str) -> str:
+def _footer(question: str, page: int = 1, pages: int = 1) -> str:
     # Footers are never formatted and never ping, but mention syntax echoed back still reads as one.
-    return (
-        plain(f"Asked: {question_from_message(question)}", 220)
-        + " · quoted verbatim from the source"
-    )
+    text = plain(f"Asked: {question_from_message(question)}", 220)
+    if pages > 1:
+        text += f" · page {page}/{pages}"
+    return text + " · quoted verbatim from the source"
+
+
+def page_count_of(answer: Answer, per_page: int) -> int:
+    """Pages of `per_page` passages an answer holds (at least one)."""
+    return max(1, -(-len(answer.hits) // max(per_page, 1)))
+
+
+def _context_block(passage: Passage, label: str, max_chars: int) -> str:
+    quote, _ = quote_passage(passage, (), max_chars)
+    return f"-# ¶{passage.number} ({label})\n{quote}"
 
 
 def render_answer(
@@ -162,16 +173,32 @@ def render_answer(
     max_passage_chars: int = 1500,
     max_other_chars: int = 300,
     question: str | None = None,
+    page: int = 0,
+    per_page: int | None = None,
+    context: tuple[Passage | None, Passage | None] | None = None,
 ) -> View:
-    """An answer: the best passage quoted, its speaker and citation, further passages shorter."""
+    """An answer: the best passage quoted, its speaker and citation, further passages shorter.
+
+    `page` (from 0) selects which `per_page` passages to show; `context` adds the paragraphs
+    before and after the page's main passage.
+    """
     if answer.abstained or not answer.hits:
         return render_abstention(answer, sources, question)
-    best, *others = answer.hits
+    per_page = per_page or len(answer.hits)
+    pages = page_count_of(answer, per_page)
+    page = min(max(page, 0), pages - 1)
+    best, *others = answer.hits[page * per_page : (page + 1) * per_page]
     source = sources.get(best.passage.source_id)
+    lines = []
+    if context and context[0] is not None:
+        lines.append(_context_block(context[0], "before", max_passage_chars // 2))
+        lines.append(f"-# ¶{best.passage.number}")
     quote, truncated = quote_passage(best.passage, best.highlight_indices, max_passage_chars)
-    lines = [quote]
+    lines.append(quote)
     if (who := speaker_line(best.passage)) is not None:
         lines.append(who)
+    if context and context[1] is not None:
+        lines.append(_context_block(context[1], "after", max_passage_chars // 2))
     lines.append(citation(best.passage, source))
     if truncated:
         lines.append(full_paragraph_pointer(best.passage))
@@ -181,10 +208,36 @@ def render_answer(
     view = View(
         description="\n".join(lines)[:DESCRIPTION_LIMIT],
         fields=fields,
-        footer=_footer(question or answer.query),
+        footer=_footer(question or answer.query, page + 1, pages),
         colour=ANSWER_COLOUR,
     )
     return fit(view)
+
+
+def render_why(answer: Answer, page: int = 0, per_page: int | None = None) -> str:
+    """Why these passages: each score behind the ranking and the abstention threshold."""
+    lines = []
+    if answer.abstained:
+        lines.append(
+            f"Abstained: the best evidence score was {answer.evidence:.3f}, under the threshold "
+            f"{answer.threshold:.3f}, so nothing was quoted as an answer."
+        )
+        hits = answer.nearest[:3]
+    else:
+        per_page = per_page or len(answer.hits)
+        hits = answer.hits[page * per_page : (page + 1) * per_page]
+        lines.append(
+            f"Quoted because the best evidence score {answer.evidence:.3f} reached the "
+            f"threshold {answer.threshold:.3f}. Ranked by fusing three rankings:"
+        )
+    for hit in hits:
+        s = hit.scores
+        lines.append(
+            f"¶{hit.passage.number}: paragraph cosine {s.paragraph:.3f} · best sentence cosine "
+            f"{s.sentence:.3f} · sentence BM25 {s.bm25:.3f} → evidence {s.evidence:.3f}, "
+            f"rank score {hit.score:.4f}"
+        )
+    return "\n".join(lines)[:CONTENT_LIMIT]
 
 
 def _other_field(hit: Hit, sources: Mapping[str, Source], max_chars: int) -> tuple[str, str]:
@@ -297,6 +350,35 @@ def render_passage(passage: Passage, source: Source | None) -> View:
     return View(description="\n".join(lines))
 
 
+def render_stats(summary: StatsSummary, server: str) -> View:
+    """`/stats`: questions, answered vs abstained, votes and what people asked that had no answer."""
+    votes = summary.up + summary.down
+    ratio = f"{summary.up / votes:.0%} 👍" if votes else "no votes yet"
+    fields = [
+        ("Questions", str(summary.questions)),
+        ("Answered", str(summary.answered)),
+        ("Abstained", str(summary.abstained)),
+        ("Votes", f"👍 {summary.up} · 👎 {summary.down} ({ratio})"),
+    ]
+    if summary.top_abstained:
+        fields.append(
+            (
+                "Most frequent unanswered questions",
+                "\n".join(
+                    f"{count}× {escape_user_text(question, 120)}"
+                    for question, count in summary.top_abstained
+                ),
+            )
+        )
+    return fit(
+        View(
+            title=shorten(f"Quotebot in {server}: last {summary.days} days", TITLE_LIMIT),
+            description="Questions per day, answered and abstained, in the chart below.",
+            fields=tuple(fields),
+        )
+    )
+
+
 HELP_TEXT = (
     "I answer questions about the articles I know by **quoting them**: the paragraph that "
     "answers, with the answering sentence in bold, who said it, and where it comes from. "
@@ -304,7 +386,12 @@ HELP_TEXT = (
     "`/ask question:` ask a question (`private:` to see the answer alone)\n"
     "Mention me with a question, or mention me in a reply to ask about that message\n"
     "Right-click a message → Apps → **Ask Quotebot**\n"
-    "`/sources` what I know · `/source id:` one source · `/passage source: number:` one paragraph"
+    "`/sources` what I know · `/source id:` one source · `/passage source: number:` one paragraph\n\n"
+    "Under each answer: **More**/**Back** page through further passages, **Context** adds the "
+    "paragraphs around the quote, 👍/👎 tell the admins whether it helped, **Share** posts a "
+    "private answer to the channel, **Why this passage?** shows the scores behind it.\n"
+    "Admins (Manage Server): `/quotebot channel add|remove|list`, `/quotebot settings`, "
+    "`/reload`, `/stats`."
 )
 
 

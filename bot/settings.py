@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.config import PROJECT_ROOT, IndexSettings, config_path_or_default, read_settings
@@ -35,6 +35,26 @@ class BotSettings(BaseModel):
     max_other_passage_chars: int = Field(300, ge=80)
     sources_per_page: int = Field(10, ge=1, le=25)
     guild_ready_timeout: float = Field(2.0, gt=0)
+    # Questions per channel per window, whoever asks: keeps one busy channel from starving others.
+    channel_cooldown_questions: int = Field(20, ge=1)
+    channel_cooldown_seconds: float = Field(30.0, gt=0)
+    # Pages of passages an answer can show with More (k passages each).
+    max_pages: int = Field(3, ge=1, le=10)
+    # Buttons on an answer stop working (and are greyed out) after this many seconds.
+    components_timeout: float = Field(600.0, gt=0)
+    # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
+    # bot processes sharing one store. Relative SQLite paths are inside the project.
+    database_url: str = "sqlite+aiosqlite:///data/quotebot.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _anchor_sqlite_path(cls, value: str) -> str:
+        prefix = "sqlite+aiosqlite:///"
+        if value.startswith(prefix):
+            path = Path(value[len(prefix) :])
+            if str(path) and str(path) != ":memory:" and not path.is_absolute():
+                return prefix + str(PROJECT_ROOT / path)
+        return value
 
 
 class Settings(BaseSettings):

@@ -8,40 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import asking
 from bot.bot import NO_PINGS, Quotebot
-from bot.rendering import render_answer, to_embed
 from index.errors import QuotebotError
-from index.query import clean_query
 
 log = logging.getLogger(__name__)
-
-
-class CooldownError(QuotebotError):
-    """The user asked too often."""
-
-
-def check_cooldown(bot: Quotebot, user_id: int) -> None:
-    """Raise CooldownError with the wait when the user is over the per-user limit."""
-    wait = bot.cooldowns.hit(user_id)
-    if wait is not None:
-        raise CooldownError(
-            f"You're asking quickly: try again in {max(1, round(wait))} s "
-            f"({bot.settings.bot.cooldown_questions} questions per "
-            f"{bot.settings.bot.cooldown_seconds:g} s)."
-        )
-
-
-async def answer_embed(bot: Quotebot, question: str, source: str | None = None) -> discord.Embed:
-    """Search (off the event loop) and render the answer as an embed."""
-    answer = await bot.answerer.ask(question, source=source)
-    view = render_answer(
-        answer,
-        {s.id: s for s in bot.retriever.sources},
-        max_passage_chars=bot.settings.bot.max_passage_chars,
-        max_other_chars=bot.settings.bot.max_other_passage_chars,
-        question=question,
-    )
-    return to_embed(view)
 
 
 def source_choices(bot: Quotebot, current: str) -> list[app_commands.Choice[str]]:
@@ -52,6 +23,34 @@ def source_choices(bot: Quotebot, current: str) -> list[app_commands.Choice[str]
         for s in bot.retriever.sources
         if needle in s.id.casefold() or needle in s.title.casefold()
     ][:25]
+
+
+def asker_of(interaction: discord.Interaction) -> asking.Asker:
+    return asking.Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
+
+
+async def respond(
+    bot: Quotebot,
+    interaction: discord.Interaction,
+    question: str,
+    source: str | None = None,
+    private: bool | None = None,
+) -> None:
+    """Validate and check limits (refusals are private and immediate), defer, then answer."""
+    asking.validate(bot, question, source)
+    asker = asker_of(interaction)
+    await asking.check_cooldowns(bot, asker)
+    if private is None:
+        private = (
+            (await bot.database.guild_config(asker.guild_id)).private_by_default
+            if asker.guild_id is not None
+            else False
+        )
+    await interaction.response.defer(thinking=True, ephemeral=private)
+    embed, view = await asking.answer(bot, question, asker, source=source, private=private)
+    view.message = await interaction.followup.send(
+        embed=embed, view=view, ephemeral=private, allowed_mentions=NO_PINGS, wait=True
+    )
 
 
 class Ask(commands.Cog):
@@ -69,24 +68,17 @@ class Ask(commands.Cog):
     @app_commands.describe(
         question="What you want to know about the article",
         source="Search only this source (default: all)",
-        private="Show the answer only to you",
+        private="Show the answer only to you (default: this server's setting)",
     )
     async def ask(
         self,
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, 2000],
         source: str | None = None,
-        private: bool = False,
+        private: bool | None = None,
     ) -> None:
         """Ask a question; get the article's own words that answer it."""
-        # Refuse before deferring, so a mistake is answered privately and at once.
-        clean_query(question, self.bot.retriever.settings.max_query_chars)
-        if source is not None:
-            self.bot.retriever.source(source)
-        check_cooldown(self.bot, interaction.user.id)
-        await interaction.response.defer(thinking=True, ephemeral=private)
-        embed = await answer_embed(self.bot, question, source)
-        await interaction.followup.send(embed=embed, ephemeral=private, allowed_mentions=NO_PINGS)
+        await respond(self.bot, interaction, question, source, private)
 
     @ask.autocomplete("source")
     async def ask_source_autocomplete(
@@ -100,11 +92,7 @@ class Ask(commands.Cog):
         """Ask Quotebot about the text of this message."""
         if not message.content.strip():
             raise QuotebotError("That message has no text to ask about.")
-        clean_query(message.content, self.bot.retriever.settings.max_query_chars)
-        check_cooldown(self.bot, interaction.user.id)
-        await interaction.response.defer(thinking=True)
-        embed = await answer_embed(self.bot, message.content)
-        await interaction.followup.send(embed=embed, allowed_mentions=NO_PINGS)
+        await respond(self.bot, interaction, message.content)
 
 
 async def setup(bot: Quotebot) -> None:

@@ -1,4 +1,5 @@
-"""Questions in messages: a mention, a mention in reply to another message, or any DM."""
+"""Questions in messages: a mention, a mention in reply to another message, any DM, and every
+message in a server's answer-channels."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot import asking
 from bot.bot import NO_PINGS, Quotebot
-from bot.exts.ask import answer_embed, check_cooldown
 from bot.questions import mentions_user, question_from_message
 from index.errors import QuotebotError
 
@@ -21,7 +22,7 @@ HOW_TO_ASK = (
 
 
 class Mentions(commands.Cog):
-    """Answers messages addressed to the bot, as replies to them."""
+    """Answers messages addressed to the bot, as replies to them (or in a thread)."""
 
     def __init__(self, bot: Quotebot) -> None:
         self.bot = bot
@@ -38,21 +39,23 @@ class Mentions(commands.Cog):
                 return ""
         return target.content
 
-    def _question_for(self, message: discord.Message) -> str | None:
-        """The question a message asks the bot, "" when addressed without one, None otherwise."""
+    async def _question_for(self, message: discord.Message) -> tuple[str | None, bool]:
+        """(the question, asked in an answer-channel); None when the message is not for us."""
         assert self.bot.user is not None
         me = self.bot.user.id
         if message.guild is None:
-            return question_from_message(message.content, me)
-        if not mentions_user(message.content, me):
-            return None
-        return question_from_message(message.content, me)
+            return question_from_message(message.content, me), False
+        if mentions_user(message.content, me):
+            return question_from_message(message.content, me), False
+        if await self.bot.database.is_answer_channel(message.guild.id, message.channel.id):
+            return question_from_message(message.content, me) or None, True
+        return None, False
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.bot.user is None or message.author.id == self.bot.user.id:
             return  # never answer ourselves or other bots
-        question = self._question_for(message)
+        question, in_answer_channel = await self._question_for(message)
         if question is None:
             return
         if not question:
@@ -60,30 +63,57 @@ class Mentions(commands.Cog):
             if not question:
                 await self._reply(message, content=HOW_TO_ASK)
                 return
+        asker = asking.Asker(
+            message.author.id, message.guild.id if message.guild else None, message.channel.id
+        )
         try:
-            question = question[: self.bot.settings.bot.max_question_chars]
-            check_cooldown(self.bot, message.author.id)
+            asking.validate(self.bot, question)
+            await asking.check_cooldowns(self.bot, asker)
             async with message.channel.typing():
-                embed = await answer_embed(self.bot, question)
+                embed, view = await asking.answer(
+                    self.bot, question[: self.bot.settings.bot.max_question_chars], asker
+                )
         except QuotebotError as exc:
             await self._reply(message, content=str(exc))
             return
-        await self._reply(message, embed=embed)
+        if in_answer_channel and message.guild is not None:
+            config = await self.bot.database.guild_config(message.guild.id)
+            if config.threads and isinstance(message.channel, discord.TextChannel):
+                await self._answer_in_thread(message, question, embed, view)
+                return
+        view.message = await self._reply(message, embed=embed, view=view)
+
+    async def _answer_in_thread(
+        self, message: discord.Message, question: str, embed: discord.Embed, view: discord.ui.View
+    ) -> None:
+        try:
+            thread = await message.create_thread(name=question[:90] or "Answer")
+            view.message = await thread.send(embed=embed, view=view, allowed_mentions=NO_PINGS)  # type: ignore[attr-defined]
+        except discord.HTTPException as exc:
+            log.warning("could not answer in a thread in channel %s: %s", message.channel.id, exc)
+            view.message = await self._reply(message, embed=embed, view=view)  # type: ignore[attr-defined]
 
     async def _reply(
         self,
         message: discord.Message,
         content: str | None = None,
         embed: discord.Embed | None = None,
-    ) -> None:
+        view: discord.ui.View | None = None,
+    ) -> discord.Message | None:
+        kwargs = {"view": view} if view is not None else {}
         try:
-            await message.reply(
-                content=content, embed=embed, allowed_mentions=NO_PINGS, mention_author=False
+            return await message.reply(
+                content=content,
+                embed=embed,
+                allowed_mentions=NO_PINGS,
+                mention_author=False,
+                **kwargs,
             )
         except discord.HTTPException as exc:
             log.warning(
                 "could not answer message %s in channel %s: %s", message.id, message.channel.id, exc
             )
+            return None
 
 
 async def setup(bot: Quotebot) -> None:

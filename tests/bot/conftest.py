@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +19,8 @@ TIMEOUT = 30.0
 
 
 def make_bot_settings(retriever: Retriever, **bot: Any) -> Settings:
-    """Settings for a test bot: fast guild start-up, the given bot options, the shared index."""
+    """Settings for a test bot: fast guild start-up, a fresh database, the shared index."""
+    bot.setdefault("database_url", f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/quotebot.db")
     return Settings(
         discord_token="fake-bot-token",
         bot=BotSettings(guild_ready_timeout=0.05, **bot),

@@ -1,0 +1,304 @@
+"""`Database`: async access to answers, votes and per-server settings.
+
+SQLite (aiosqlite) in the data folder by default, PostgreSQL (asyncpg) by URL for deployments
+that run several bot processes. The schema is migrated with Alembic at open. SQLite runs in WAL
+mode with synchronous=FULL: every committed write survives the process being killed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
+from index.errors import QuotebotError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StorageError(QuotebotError):
+    """The database cannot be opened or migrated."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuildConfig:
+    """A server's settings; None means the bot's default applies."""
+
+    k: int | None = None
+    private_by_default: bool = False
+    threads: bool = False
+    cooldown_questions: int | None = None
+    cooldown_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSummary:
+    """What `/stats` shows for one server over a window of days."""
+
+    days: int
+    questions: int
+    answered: int
+    abstained: int
+    up: int
+    down: int
+    top_abstained: list[tuple[str, int]]
+    per_day: list[tuple[date, int, int]]  # day, answered, abstained
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _upgrade(connection: Connection) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+class Database:
+    """Open with `await Database.open(url)`; every method is one short transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._answer_channels: set[tuple[int, int]] | None = None
+
+    @classmethod
+    async def open(cls, url: str) -> Database:
+        """Connect, create the SQLite folder if needed, and migrate the schema to the latest."""
+        if url.startswith("sqlite") and ":///" in url:
+            path = url.split(":///", 1)[1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = create_async_engine(url)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StorageError(
+                f"database URL {url.split('@')[-1]!r} is not usable ({exc}); use "
+                "sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:pass@host/db"
+            ) from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(_upgrade)
+        except (SQLAlchemyError, OSError) as exc:
+            await engine.dispose()
+            raise StorageError(
+                f"cannot open the database ({type(exc).__name__}: {exc}); check bot.database_url "
+                "and that its folder is writable"
+            ) from None
+        log.info("database ready (%s)", engine.dialect.name)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    # -- answers and votes ---------------------------------------------------------------------
+
+    async def record_answer(
+        self,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int,
+        question: str,
+        abstained: bool,
+        passage_ids: list[str],
+        source: str | None = None,
+    ) -> int:
+        """Store an answer as posted; returns its id (votes refer to it)."""
+        async with self._sessions.begin() as session:
+            record = AnswerRecord(
+                created_at=_now(),
+                guild_id=guild_id,
+                channel_id=channel_id,
+                user_id=user_id,
+                question=question,
+                abstained=abstained,
+                passage_ids=passage_ids,
+                source=source,
+            )
+            session.add(record)
+            await session.flush()
+            return record.id
+
+    async def answer(self, answer_id: int) -> AnswerRecord | None:
+        async with self._sessions() as session:
+            return await session.get(AnswerRecord, answer_id)
+
+    async def vote(self, answer_id: int, user_id: int, value: int) -> tuple[int, int]:
+        """Set this user's vote on an answer (+1 or -1, replacing any earlier one); new counts."""
+        if value not in (1, -1):
+            raise ValueError(f"a vote is +1 or -1, not {value}")
+        statement = self._insert(Vote).values(
+            answer_id=answer_id, user_id=user_id, value=value, voted_at=_now()
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[Vote.answer_id, Vote.user_id],
+            set_={"value": value, "voted_at": _now()},
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(statement)
+        return await self.vote_counts(answer_id)
+
+    async def vote_counts(self, answer_id: int) -> tuple[int, int]:
+        """(👍, 👎) for an answer."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Vote.value, func.count())
+                .where(Vote.answer_id == answer_id)
+                .group_by(Vote.value)
+            )
+            counts = dict(rows.tuples().all())
+        return counts.get(1, 0), counts.get(-1, 0)
+
+    # -- per-server settings ---------------------------------------------------------------------
+
+    async def guild_config(self, guild_id: int) -> GuildConfig:
+        async with self._sessions() as session:
+            row = await session.get(GuildSettings, guild_id)
+        if row is None:
+            return GuildConfig()
+        return GuildConfig(
+            k=row.k,
+            private_by_default=row.private_by_default,
+            threads=row.threads,
+            cooldown_questions=row.cooldown_questions,
+            cooldown_seconds=row.cooldown_seconds,
+        )
+
+    async def update_guild_config(self, guild_id: int, **changes: Any) -> GuildConfig:
+        """Change some of a server's settings (keys of GuildConfig); returns the result."""
+        unknown = set(changes) - set(GuildConfig.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown server settings: {', '.join(sorted(unknown))}")
+        async with self._sessions.begin() as session:
+            row = await session.get(GuildSettings, guild_id)
+            if row is None:
+                row = GuildSettings(guild_id=guild_id, private_by_default=False, threads=False)
+                session.add(row)
+            for key, value in changes.items():
+                setattr(row, key, value)
+        return await self.guild_config(guild_id)
+
+    async def _load_answer_channels(self) -> set[tuple[int, int]]:
+        if self._answer_channels is None:
+            async with self._sessions() as session:
+                rows = await session.execute(
+                    select(AnswerChannel.guild_id, AnswerChannel.channel_id)
+                )
+                self._answer_channels = {(g, c) for g, c in rows.tuples().all()}
+        return self._answer_channels
+
+    async def add_answer_channel(self, guild_id: int, channel_id: int, user_id: int) -> bool:
+        """True when added, False when it already was one."""
+        channels = await self._load_answer_channels()
+        if (guild_id, channel_id) in channels:
+            return False
+        async with self._sessions.begin() as session:
+            session.add(
+                AnswerChannel(
+                    guild_id=guild_id, channel_id=channel_id, added_by=user_id, added_at=_now()
+                )
+            )
+        channels.add((guild_id, channel_id))
+        return True
+
+    async def remove_answer_channel(self, guild_id: int, channel_id: int) -> bool:
+        """True when removed, False when it was not one."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(AnswerChannel).where(
+                    AnswerChannel.guild_id == guild_id, AnswerChannel.channel_id == channel_id
+                )
+            )
+        (await self._load_answer_channels()).discard((guild_id, channel_id))
+        return bool(result.rowcount)
+
+    async def answer_channels(self, guild_id: int) -> list[int]:
+        return sorted(c for g, c in await self._load_answer_channels() if g == guild_id)
+
+    async def is_answer_channel(self, guild_id: int, channel_id: int) -> bool:
+        return (guild_id, channel_id) in await self._load_answer_channels()
+
+    # -- stats -----------------------------------------------------------------------------------
+
+    async def stats(
+        self, guild_id: int, days: int = 7, now: datetime | None = None
+    ) -> StatsSummary:
+        """Questions, answered vs abstained, votes and the most frequent abstained questions."""
+        now = now or _now()
+        since = now - timedelta(days=days)
+        async with self._sessions() as session:
+            answers = (
+                (
+                    await session.execute(
+                        select(
+                            AnswerRecord.created_at, AnswerRecord.abstained, AnswerRecord.question
+                        ).where(AnswerRecord.guild_id == guild_id, AnswerRecord.created_at >= since)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            votes = dict(
+                (
+                    await session.execute(
+                        select(Vote.value, func.count())
+                        .join(AnswerRecord, AnswerRecord.id == Vote.answer_id)
+                        .where(AnswerRecord.guild_id == guild_id, AnswerRecord.created_at >= since)
+                        .group_by(Vote.value)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        first_day = (now - timedelta(days=days - 1)).date()
+        per_day = {first_day + timedelta(days=i): [0, 0] for i in range(days)}
+        abstained_questions: Counter[str] = Counter()
+        for created_at, abstained, question in answers:
+            day = created_at.date()
+            if day in per_day:
+                per_day[day][1 if abstained else 0] += 1
+            if abstained:
+                abstained_questions[" ".join(question.lower().split())] += 1
+        abstained_count = sum(1 for _, a, _ in answers if a)
+        return StatsSummary(
+            days=days,
+            questions=len(answers),
+            answered=len(answers) - abstained_count,
+            abstained=abstained_count,
+            up=votes.get(1, 0),
+            down=votes.get(-1, 0),
+            top_abstained=abstained_questions.most_common(5),
+            per_day=[(day, a, b) for day, (a, b) in sorted(per_day.items())],
+        )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
