@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
 
 from bot.console import run_console
+from bot.endpoints import apply_endpoint_overrides
 from bot.settings import Settings, load_settings
 from index.errors import QuotebotError
 from index.retriever import Retriever
@@ -40,13 +44,41 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+@contextlib.asynccontextmanager
+async def closed_by_signals(bot: discord.Client) -> AsyncIterator[None]:
+    """While inside, SIGTERM and SIGINT close the bot gracefully instead of killing the process:
+    the gateway is closed with 1000 and `bot.start()` returns, so `async with bot` cleans up."""
+    loop = asyncio.get_running_loop()
+    closing: set[asyncio.Task[None]] = set()
+
+    def on_signal(signum: signal.Signals) -> None:
+        log.info("%s received: disconnecting from Discord", signum.name)
+        task = loop.create_task(bot.close())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+        except (NotImplementedError, RuntimeError):  # Windows, or a loop outside the main thread
+            continue
+        installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
 async def run_discord(settings: Settings, retriever: Retriever) -> int:
     """Connect and serve until closed; login and intent problems become one line and an exit code."""
     from bot.bot import Quotebot
 
     assert settings.discord_token is not None
+    apply_endpoint_overrides()  # test-only: unset in production (see bot/endpoints.py)
     bot = Quotebot(settings, retriever)
-    async with bot:
+    async with bot, closed_by_signals(bot):
         try:
             await bot.start(settings.discord_token.get_secret_value())
         except discord.LoginFailure:

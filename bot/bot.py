@@ -46,6 +46,7 @@ class Quotebot(commands.Bot):
             allowed_mentions=NO_PINGS,
             help_command=None,
             guild_ready_timeout=settings.bot.guild_ready_timeout,
+            heartbeat_timeout=settings.bot.heartbeat_timeout,
         )
         self.settings = settings
         self.retriever = retriever

@@ -35,6 +35,9 @@ class BotSettings(BaseModel):
     max_other_passage_chars: int = Field(300, ge=80)
     sources_per_page: int = Field(10, ge=1, le=25)
     guild_ready_timeout: float = Field(2.0, gt=0)
+    # Seconds without any gateway traffic (not even a heartbeat ACK) before the bot drops the
+    # connection and resumes on a new one; discord.py's default.
+    heartbeat_timeout: float = Field(60.0, gt=0)
     # Questions per channel per window, whoever asks: keeps one busy channel from starving others.
     channel_cooldown_questions: int = Field(20, ge=1)
     channel_cooldown_seconds: float = Field(30.0, gt=0)

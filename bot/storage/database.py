@@ -84,7 +84,13 @@ class Database:
         if url.startswith("sqlite") and ":///" in url:
             path = url.split(":///", 1)[1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot create the database folder {Path(path).parent} ({exc.strerror}): "
+                        "set bot.database_url to a writable place"
+                    ) from None
         try:
             engine = create_async_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:

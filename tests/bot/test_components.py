@@ -54,7 +54,7 @@ async def test_more_and_back_page_through_passages_in_the_same_message(discord_b
 
 async def test_context_adds_the_paragraphs_around_the_quote(discord_bot):
     """Context shows the paragraphs before and after the quoted one, in place."""
-    fake, bot = discord_bot
+    fake, _ = discord_bot
     first = await ask(fake, "Does Russia face strained ties?")
     with_context = await click(fake, first, "Context")
     description = with_context["embeds"][0]["description"]

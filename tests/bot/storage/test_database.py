@@ -1,0 +1,136 @@
+"""The database: migrations, votes that survive restarts, concurrency, and a kill mid-write."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from bot.storage import Database
+
+
+def url(tmp_path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/data/quotebot.db"
+
+
+async def _answer(db: Database, question: str = "q", abstained: bool = False) -> int:
+    return await db.record_answer(
+        guild_id=1,
+        channel_id=2,
+        user_id=3,
+        question=question,
+        abstained=abstained,
+        passage_ids=["a"],
+    )
+
+
+async def test_schema_is_created_by_the_migration(tmp_path):
+    """Opening a new database creates its folder and migrates it to the latest revision."""
+    db = await Database.open(url(tmp_path))
+    await db.close()
+    with sqlite3.connect(tmp_path / "data" / "quotebot.db") as raw:
+        tables = {r[0] for r in raw.execute("select name from sqlite_master where type='table'")}
+        version = raw.execute("select version_num from alembic_version").fetchone()[0]
+    assert {"answers", "votes", "guild_settings", "answer_channels"} <= tables
+    assert version == "0001"
+    reopened = await Database.open(url(tmp_path))  # migrating again is a no-op
+    await reopened.close()
+
+
+async def test_votes_persist_across_a_restart(tmp_path):
+    """Votes and server settings are still there after the bot restarts."""
+    db = await Database.open(url(tmp_path))
+    answer = await _answer(db)
+    await db.vote(answer, 10, 1)
+    await db.vote(answer, 11, -1)
+    await db.vote(answer, 10, -1)  # changed mind
+    await db.update_guild_config(1, k=2, threads=True)
+    await db.add_answer_channel(1, 99, 10)
+    await db.close()
+    db = await Database.open(url(tmp_path))
+    assert await db.vote_counts(answer) == (0, 2)
+    config = await db.guild_config(1)
+    assert (config.k, config.threads, config.private_by_default) == (2, True, False)
+    assert await db.is_answer_channel(1, 99)
+    await db.close()
+
+
+async def test_fifty_concurrent_votes_are_all_stored(tmp_path):
+    """50 users voting at the same moment: every vote is stored exactly once."""
+    db = await Database.open(url(tmp_path))
+    answer = await _answer(db)
+    await asyncio.gather(*(db.vote(answer, user, 1 if user % 3 else -1) for user in range(50)))
+    up, down = await db.vote_counts(answer)
+    assert (up, down) == (33, 17)
+    await db.close()
+
+
+async def test_unknown_setting_is_refused(tmp_path):
+    """A typo in a setting name is an error, not a silent no-op."""
+    db = await Database.open(url(tmp_path))
+    with pytest.raises(ValueError, match="colour"):
+        await db.update_guild_config(1, colour="red")
+    await db.close()
+
+
+async def test_unusable_database_url_is_one_clear_error(tmp_path):
+    """A bad URL or an unwritable folder is a clear StorageError."""
+    from bot.storage.database import StorageError
+
+    with pytest.raises(StorageError, match="database"):
+        await Database.open("nosuchdriver://x")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError):
+        await Database.open(f"sqlite+aiosqlite:///{blocker}/sub/q.db")
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from bot.storage import Database
+
+    async def main():
+        db = await Database.open(sys.argv[1])
+        answer = await db.record_answer(guild_id=1, channel_id=2, user_id=3, question="q",
+                                        abstained=False, passage_ids=["a"])
+        user = 0
+        while True:
+            await db.vote(answer, user, 1)
+            print(answer, user, flush=True)  # acknowledged: committed
+            user += 1
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_nothing_acknowledged_is_lost_when_killed_mid_write(tmp_path):
+    """SIGKILL while votes are being written: every vote acknowledged before is there, the file is sound."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, url(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.getcwd(),
+    )
+    acknowledged = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        acknowledged.append(tuple(int(x) for x in line.split()))
+        if len(acknowledged) >= 60:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    with sqlite3.connect(tmp_path / "data" / "quotebot.db") as raw:
+        assert raw.execute("pragma integrity_check").fetchone()[0] == "ok"
+    db = await Database.open(url(tmp_path))
+    answer = acknowledged[0][0]
+    up, _ = await db.vote_counts(answer)
+    assert up >= len(acknowledged)
+    await db.close()

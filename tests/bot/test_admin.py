@@ -1,0 +1,181 @@
+"""Server admin features over the wire: answer-channels, settings, permissions, /reload, /stats."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bot.bot import Quotebot
+from index.retriever import Retriever
+from tests.bot.conftest import TIMEOUT, make_bot_settings
+from tests.bot.test_components import ask, buttons, click
+from tests.bot.test_e2e import EPHEMERAL
+from tests.conftest import SOURCES
+from tests.fake_discord import FakeDiscord, Permission, running_bot
+
+ADMIN = int(Permission.MANAGE_GUILD | Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)
+MEMBER = int(Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)
+
+
+async def admin(fake, name: str, options: dict | None = None, **kwargs) -> dict:
+    sent = await fake.invoke_slash(name, options or {}, member_permissions=ADMIN, **kwargs)
+    return await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+
+
+async def test_answer_channel_takes_every_message_as_a_question(discord_bot):
+    """After `/quotebot channel add`, every message there is answered; after remove, none is."""
+    fake, _ = discord_bot
+    added = await admin(fake, "quotebot channel add")
+    assert added["flags"] & EPHEMERAL and "is now an answer-channel" in added["content"]
+    listed = await admin(fake, "quotebot channel list")
+    assert f"<#{fake.channel['id']}>" in listed["content"]
+    question = await fake.send_user_message(content="Which country supplies Russia with drones?")
+    reply = await fake.wait_for_reply_to(question["id"], timeout=TIMEOUT)
+    assert "banking on Iran" in reply["embeds"][0]["description"]
+    assert reply["allowed_mentions"]["parse"] == []
+    await admin(fake, "quotebot channel remove")
+    ignored = await fake.send_user_message(content="Why did Putin start the war?")
+    marker = await fake.send_dm(content="ukraine air defence")
+    await fake.wait_for_reply_to(marker["id"], timeout=TIMEOUT)
+    assert not [
+        m
+        for m in fake.sent_messages()
+        if (m.get("message_reference") or {}).get("message_id") == ignored["id"]
+    ]
+
+
+async def test_answer_channel_warns_without_message_content_intent(bot_factory):
+    """Adding an answer-channel when the bot cannot read messages says what to enable."""
+    async with bot_factory(message_content_intent=False) as (fake, _):
+        added = await admin(fake, "quotebot channel add")
+        assert "Message Content intent" in added["content"]
+
+
+async def test_threads_setting_answers_in_a_new_thread(discord_bot):
+    """With threads on, a question in an answer-channel is answered in a new thread."""
+    fake, _ = discord_bot
+    await admin(fake, "quotebot channel add")
+    changed = await admin(fake, "quotebot settings", {"threads": True})
+    assert "new thread (answer-channels): **yes**" in changed["content"]
+    question = await fake.send_user_message(content="Which country supplies Russia with drones?")
+    threads = await fake.wait_for_request(
+        lambda r: r.method == "POST" and r.path.endswith(f"/messages/{question['id']}/threads"),
+        timeout=TIMEOUT,
+    )
+    thread_id = threads.response["id"]
+    answer = await fake.wait_for_message(
+        lambda m: m["channel_id"] == thread_id and m.get("embeds"), from_bot=True, timeout=TIMEOUT
+    )
+    assert "banking on Iran" in answer["embeds"][0]["description"]
+
+
+async def test_server_settings_change_answers(discord_bot):
+    """k and private-by-default set by an admin shape the next answers in that server."""
+    fake, _ = discord_bot
+    shown = await admin(fake, "quotebot settings")
+    assert "Passages per page (k): **3** (default)" in shown["content"]
+    await admin(fake, "quotebot settings", {"k": 1, "private": True})
+    answer = await ask(fake)
+    assert answer["flags"] & EPHEMERAL
+    assert answer["embeds"][0].get("fields", []) == []  # one passage per page
+    assert "page 1/3" in answer["embeds"][0]["footer"]["text"]
+    public = await ask(fake, private=False)
+    assert not public["flags"] & EPHEMERAL
+
+
+async def test_server_cooldown_setting(discord_bot):
+    """A server's own cooldown replaces the default for its members."""
+    fake, _ = discord_bot
+    await admin(fake, "quotebot settings", {"cooldown_questions": 1, "cooldown_seconds": 600})
+    await ask(fake)
+    limited = await ask(fake, "ukraine air defence")
+    assert limited["flags"] & EPHEMERAL and "try again in" in limited["content"]
+    assert "1 questions per 600 s" in limited["content"]
+
+
+async def test_channel_cooldown_limits_a_busy_channel(bot_factory):
+    """Past the per-channel limit, even a new asker in that channel is told to wait."""
+    async with bot_factory(channel_cooldown_questions=2, channel_cooldown_seconds=600) as (fake, _):
+        await ask(fake)
+        await ask(fake, "ukraine air defence")
+        sent = await fake.invoke_slash("ask", {"question": "drones"}, user=fake.other_user)
+        reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+        assert "This channel is asking quickly" in reply["content"]
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("quotebot settings", {"k": 5}),
+        ("quotebot channel add", {}),
+        ("reload", {}),
+        ("stats", {}),
+    ],
+)
+async def test_members_without_manage_server_are_refused_by_the_bot(discord_bot, command, options):
+    """Even if the client shows an admin command, the bot itself refuses members without Manage Server."""
+    fake, bot = discord_bot
+    # A server can override command permissions so the client shows the command to everyone.
+    for synced in fake.world.global_commands:
+        synced["default_member_permissions"] = None
+    sent = await fake.invoke_slash(command, options, member_permissions=MEMBER)
+    reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+    assert reply["flags"] & EPHEMERAL and "Manage Server" in reply["content"]
+    config = await bot.database.guild_config(int(fake.guild["id"]))
+    assert config.k is None
+    assert await bot.database.answer_channels(int(fake.guild["id"])) == []
+
+
+async def test_admin_commands_are_hidden_from_members_by_default(discord_bot):
+    """Admin commands are synced with default permissions Manage Server."""
+    fake, _ = discord_bot
+    synced = {c["name"]: c for c in fake.synced_commands()}
+    for name in ("quotebot", "reload", "stats"):
+        assert int(synced[name]["default_member_permissions"]) == int(Permission.MANAGE_GUILD)
+    assert synced["ask"].get("default_member_permissions") is None
+
+
+async def test_stats_counts_questions_votes_and_attaches_a_chart(discord_bot):
+    """/stats shows questions, answered vs abstained, votes, unanswered questions and a PNG chart."""
+    fake, _ = discord_bot
+    answer = await ask(fake)
+    await click(fake, answer, "👍")
+    await ask(fake, "What is the recipe for pancakes?")
+    await ask(fake, "what is the recipe for pancakes?")
+    reply = await admin(fake, "stats")
+    fields = {f["name"]: f["value"] for f in reply["embeds"][0]["fields"]}
+    assert (fields["Questions"], fields["Answered"], fields["Abstained"]) == ("3", "1", "2")
+    assert fields["Votes"].startswith("👍 1 · 👎 0")
+    assert "2× what is the recipe for pancakes?" in fields["Most frequent unanswered questions"]
+    attachment = reply["attachments"][0]
+    assert attachment["filename"] == "stats.png"
+    assert fake.attachment_bytes(attachment)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert reply["embeds"][0]["image"]["url"].endswith("/stats.png")  # resolved like Discord
+    assert buttons(answer)
+
+
+async def test_reload_picks_up_a_new_source_without_restart(tmp_path, encoder):
+    """An admin adds an article, runs /reload; the reply says what changed and it is answerable."""
+    sources = tmp_path / "sources"
+    shutil.copytree(SOURCES, sources)
+    from index.config import IndexSettings
+
+    retriever = Retriever(
+        IndexSettings(sources_dir=sources, cache_dir=tmp_path / "cache"), encoder=encoder
+    )
+    async with FakeDiscord() as fake:
+        bot = Quotebot(make_bot_settings(retriever), retriever)
+        async with running_bot(bot, fake.token, ready_timeout=15):
+            await fake.wait_for_commands(["reload"], timeout=TIMEOUT)
+            (sources / "bakery.md").write_text(
+                "---\ntitle: Bakery wins\npublisher: Town News\n---\n\n"
+                "The Mill Street bakery won the national bread prize for its sourdough.\n",
+                encoding="utf-8",
+            )
+            reply = await admin(fake, "reload")
+            assert "added: bakery" in reply["content"] and "paragraphs +1" in reply["content"]
+            answer = await ask(fake, "Which bakery won the bread prize?")
+            assert "Mill Street bakery" in answer["embeds"][0]["description"]
+            again = await admin(fake, "reload")
+            assert "no change" in again["content"]
