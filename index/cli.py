@@ -12,6 +12,7 @@ from typing import Any
 from index.config import IndexSettings, load_index_settings
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
+from index.fetch import add_source
 from index.models import Answer
 from index.retriever import Retriever
 from index.search import METHODS
@@ -144,6 +145,20 @@ def cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace, settings: IndexSettings) -> int:
+    added = add_source(args.target, settings)
+    if added is None:
+        print(f"{args.target} is already in {settings.sources_dir}: nothing to add")
+        return 0
+    source = added.source
+    print(
+        f"added {source.id!r} ({source.title}, {source.paragraph_count} paragraphs) as {added.path}"
+    )
+    retriever = _open(settings)
+    print(f"index: {retriever.last_report.summary}; a running bot picks it up with /reload")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
     parser.add_argument("--config", type=Path, help="TOML config (default config/quotebot.toml)")
@@ -163,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--source", help="search only this source id")
     search.add_argument("--method", choices=METHODS, default="hybrid")
 
+    add = sub.add_parser("add", help="copy a file or download a page into the sources, rebuild")
+    add.add_argument("target", help="a .txt/.md/.html path or an http(s) URL")
+
     ev = sub.add_parser("eval", help="measure recall, MRR and abstention on a question set")
     ev.add_argument("file", help="JSONL of answerable questions with gold phrases")
     ev.add_argument("--unanswerable", help="JSONL of questions the article does not answer")
@@ -171,7 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"build": cmd_build, "sources": cmd_sources, "search": cmd_search, "eval": cmd_eval}
+COMMANDS = {
+    "build": cmd_build,
+    "sources": cmd_sources,
+    "search": cmd_search,
+    "eval": cmd_eval,
+    "add": cmd_add,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

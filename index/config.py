@@ -55,6 +55,8 @@ class IndexSettings(BaseModel):
     cache_dir: Path = Path(".cache/quotebot")
     model: str = BUNDLED_MODEL
     device: str = "cpu"
+    # Which runtime encodes questions; passages are always embedded by the torch reference.
+    backend: Literal["torch", "onnx"] = "torch"
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_min_vectors: int = Field(200_000, ge=1)
     hnsw_m: int = Field(32, ge=4)
@@ -66,6 +68,9 @@ class IndexSettings(BaseModel):
     evidence: EvidenceWeights = EvidenceWeights()
     abstain_threshold: float = Field(0.14, ge=0, le=1)
     highlight_margin: float = Field(0.05, ge=0, le=1)
+    fetch_timeout_seconds: float = Field(20.0, gt=0)
+    fetch_max_bytes: int = Field(5_000_000, ge=1024)
+    allow_private_urls: bool = False
     encode_batch_size: int = Field(64, ge=1)
     progress_bar_min_texts: int = Field(500, ge=1)
 
