@@ -47,7 +47,7 @@ class BotSettings(BaseModel):
     components_timeout: float = Field(600.0, gt=0)
     # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
     # bot processes sharing one store. Relative SQLite paths are inside the project.
-    database_url: str = "sqlite+aiosqlite:///data/quotebot.db"
+    database_url: str = Field("sqlite+aiosqlite:///data/quotebot.db", validate_default=True)
 
     @field_validator("database_url")
     @classmethod

@@ -51,8 +51,8 @@ class EvidenceWeights(BaseModel):
 class IndexSettings(BaseModel):
     """Everything the retriever needs; no Discord in here."""
 
-    sources_dir: Path = Path("sources")
-    cache_dir: Path = Path(".cache/quotebot")
+    sources_dir: Path = Field(Path("sources"), validate_default=True)
+    cache_dir: Path = Field(Path(".cache/quotebot"), validate_default=True)
     model: str = BUNDLED_MODEL
     device: str = "cpu"
     # Which runtime encodes questions; passages are always embedded by the torch reference.
