@@ -56,9 +56,12 @@ class Answerer:
         await self._queue.put(_Pending(text, k, source, future))
         return await future
 
-    async def run_in_thread(self, func, *args):  # type: ignore[no-untyped-def]
-        """Run other blocking retriever work (a reload) on the same retrieval thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+    async def _search_in_thread(
+        self, texts: list[str], k: int | None, source: str | None
+    ) -> list[Answer]:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.retriever.search_many, texts, k, source
+        )
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -89,9 +92,7 @@ class Answerer:
         for (k, source), items in groups.items():
             self.batches += 1
             try:
-                answers = await self.run_in_thread(
-                    self.retriever.search_many, [i.text for i in items], k, source
-                )
+                answers = await self._search_in_thread([i.text for i in items], k, source)
             except Exception as exc:  # noqa: BLE001 - handed to every caller of this batch
                 for item in items:
                     if not item.future.done():

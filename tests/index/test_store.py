@@ -120,3 +120,23 @@ def test_corrupt_cache_is_rebuilt_with_one_log_line(make_settings, encoder, capl
     assert len(warnings) == 1 and "corrupt" in warnings[0].getMessage()
     assert retriever.last_report.rebuilt
     assert retriever.search("Why did Putin start the war?").hits[0].passage.number == 17
+
+
+@pytest.mark.parametrize(
+    ("overrides", "kind"),
+    [
+        ({}, "IndexFlatIP"),
+        ({"faiss_index": "hnsw"}, "IndexHNSWFlat"),
+        ({"faiss_index": "auto", "hnsw_min_vectors": 10}, "IndexHNSWFlat"),
+        ({"faiss_index": "flat", "hnsw_min_vectors": 10}, "IndexFlatIP"),
+    ],
+)
+def test_faiss_index_type_by_size_or_config(make_settings, encoder, overrides, kind):
+    """Exact search by default; HNSW past the configured size or when asked; answers unchanged."""
+    retriever = _built(make_settings, encoder, **overrides)
+    assert type(retriever.data.paragraph_index).__name__ == kind
+    assert (
+        retriever.search("Which country supplies Russia with drones?").hits[0].passage.number == 9
+    )
+    reloaded = _built(make_settings, encoder, **overrides)  # survives the round trip
+    assert type(reloaded.data.paragraph_index).__name__ == kind
