@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.rendering import page_count_of, render_answer, render_why, to_embed
+from bot.views import ExpiringView
 from index.errors import PassageNotFoundError
 from index.models import Answer, Passage
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 
 
-class AnswerView(discord.ui.View):
+class AnswerView(ExpiringView):
     """State of one posted answer: its passages, the page shown, context on or off.
 
     Paging and context edit the same message (no new messages); only the asker may change what
@@ -194,16 +195,6 @@ class AnswerView(discord.ui.View):
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
-
-    async def on_timeout(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        if self.message is not None:
-            try:
-                await self.message.edit(view=self)
-            except discord.HTTPException as exc:
-                log.debug("could not disable the buttons of answer %s: %s", self.answer_id, exc)
 
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item

@@ -11,11 +11,12 @@ from discord.ext import commands
 from bot.bot import NO_PINGS, Quotebot
 from bot.exts.ask import source_choices
 from bot.rendering import page_count, render_passage, render_source, render_sources_page, to_embed
+from bot.views import ExpiringView
 
 log = logging.getLogger(__name__)
 
 
-class SourcePages(discord.ui.View):
+class SourcePages(ExpiringView):
     """Previous/Next buttons over the source list; disabled when they time out."""
 
     def __init__(self, bot: Quotebot, owner_id: int, timeout: float = 300) -> None:
@@ -23,7 +24,6 @@ class SourcePages(discord.ui.View):
         self.bot = bot
         self.owner_id = owner_id
         self.page = 1
-        self.message: discord.Message | None = None
         self._sync_buttons()
 
     @property
@@ -58,16 +58,6 @@ class SourcePages(discord.ui.View):
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, custom_id="sources:next")
     async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
         await self._turn(interaction, +1)
-
-    async def on_timeout(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        if self.message is not None:
-            try:
-                await self.message.edit(view=self)
-            except discord.HTTPException as exc:
-                log.debug("could not disable source pages: %s", exc)
 
 
 class Sources(commands.Cog):

@@ -6,13 +6,12 @@ import shutil
 
 import pytest
 
-from bot.bot import Quotebot
 from index.retriever import Retriever
-from tests.bot.conftest import TIMEOUT, make_bot_settings
+from tests.bot.conftest import TIMEOUT, connected
 from tests.bot.test_components import ask, buttons, click
 from tests.bot.test_e2e import EPHEMERAL
 from tests.conftest import SOURCES
-from tests.fake_discord import FakeDiscord, Permission, running_bot
+from tests.fake_discord import Permission
 
 ADMIN = int(Permission.MANAGE_GUILD | Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)
 MEMBER = int(Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)
@@ -164,18 +163,15 @@ async def test_reload_picks_up_a_new_source_without_restart(tmp_path, encoder):
     retriever = Retriever(
         IndexSettings(sources_dir=sources, cache_dir=tmp_path / "cache"), encoder=encoder
     )
-    async with FakeDiscord() as fake:
-        bot = Quotebot(make_bot_settings(retriever), retriever)
-        async with running_bot(bot, fake.token, ready_timeout=15):
-            await fake.wait_for_commands(["reload"], timeout=TIMEOUT)
-            (sources / "bakery.md").write_text(
-                "---\ntitle: Bakery wins\npublisher: Town News\n---\n\n"
-                "The Mill Street bakery won the national bread prize for its sourdough.\n",
-                encoding="utf-8",
-            )
-            reply = await admin(fake, "reload")
-            assert "added: bakery" in reply["content"] and "paragraphs +1" in reply["content"]
-            answer = await ask(fake, "Which bakery won the bread prize?")
-            assert "Mill Street bakery" in answer["embeds"][0]["description"]
-            again = await admin(fake, "reload")
-            assert "no change" in again["content"]
+    async with connected(retriever) as (fake, _):
+        (sources / "bakery.md").write_text(
+            "---\ntitle: Bakery wins\npublisher: Town News\n---\n\n"
+            "The Mill Street bakery won the national bread prize for its sourdough.\n",
+            encoding="utf-8",
+        )
+        reply = await admin(fake, "reload")
+        assert "added: bakery" in reply["content"] and "paragraphs +1" in reply["content"]
+        answer = await ask(fake, "Which bakery won the bread prize?")
+        assert "Mill Street bakery" in answer["embeds"][0]["description"]
+        again = await admin(fake, "reload")
+        assert "no change" in again["content"]

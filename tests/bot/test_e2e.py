@@ -9,7 +9,7 @@ import pytest
 
 from bot.__main__ import EXIT_INTENTS, EXIT_LOGIN, run_discord
 from index.text import normalise_for_match
-from tests.bot.conftest import TIMEOUT, make_bot_settings
+from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
 from tests.conftest import EVAL
 from tests.fake_discord import FakeDiscord
 
@@ -289,11 +289,9 @@ async def test_invalid_token_and_missing_intent_exit_cleanly(retriever, caplog):
 
 async def test_sources_pages_past_ten(tmp_path, encoder):
     """With 12 sources, /sources shows 10 and a Next button that edits the list to the rest."""
-    from bot.bot import Quotebot
     from index.config import IndexSettings
     from index.retriever import Retriever
     from tests.bot.test_components import buttons, click
-    from tests.fake_discord import running_bot
 
     sources = tmp_path / "sources"
     sources.mkdir()
@@ -305,15 +303,12 @@ async def test_sources_pages_past_ten(tmp_path, encoder):
     retriever = Retriever(
         IndexSettings(sources_dir=sources, cache_dir=tmp_path / "c"), encoder=encoder
     )
-    async with FakeDiscord() as fake:
-        bot = Quotebot(make_bot_settings(retriever), retriever)
-        async with running_bot(bot, fake.token, ready_timeout=15):
-            await fake.wait_for_commands(["sources"], timeout=TIMEOUT)
-            sent = await fake.invoke_slash("sources")
-            first = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
-            assert len(first["embeds"][0]["fields"]) == 10
-            assert first["embeds"][0]["footer"]["text"] == "Page 1 of 2"
-            assert buttons(first)["Previous"].get("disabled")
-            second = await click(fake, first, "Next")
-            assert [f["name"] for f in second["embeds"][0]["fields"]] == ["Note 10", "Note 11"]
-            assert second["embeds"][0]["footer"]["text"] == "Page 2 of 2"
+    async with connected(retriever) as (fake, _):
+        sent = await fake.invoke_slash("sources")
+        first = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+        assert len(first["embeds"][0]["fields"]) == 10
+        assert first["embeds"][0]["footer"]["text"] == "Page 1 of 2"
+        assert buttons(first)["Previous"].get("disabled")
+        second = await click(fake, first, "Next")
+        assert [f["name"] for f in second["embeds"][0]["fields"]] == ["Note 10", "Note 11"]
+        assert second["embeds"][0]["footer"]["text"] == "Page 2 of 2"
