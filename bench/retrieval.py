@@ -1,120 +1,318 @@
-"""Query latency and index build throughput of the retriever against the bare model + FAISS.
-
-    .venv/bin/python bench/retrieval.py [--repeats 200] [--build-paragraphs 2000]
-
-Prints p50/p99 of `Retriever.search` (single), `search_many` (batch of 16, per question) and of a
-bare `model.encode([q])` + `faiss.IndexFlatIP.search` on the same queries in the same run, with
-their ratio; then index build throughput (passages/s) on synthetic paragraphs against
-`model.encode` alone on the same texts, and the peak memory of the process.
-"""
+"""Retrieval benchmarks: one warm question against the bare model, micro-batched concurrency, the
+index build, and retrieval quality per query backend."""
 
 from __future__ import annotations
 
-import argparse
+import asyncio
 import json
-import random
-import resource
-import sys
+import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import (
+    Row,
+    all_questions,
+    distinct_questions,
+    p50_p99,
+    pct,
+    peak_rss_mb,
+    progress,
+    ratio,
+    reset_peak_rss,
+    rss_mb,
+    synthetic_paragraphs,
+    timed_ms,
+)
+from bot.answering import Answerer
+from bot.settings import BotSettings
+from index.config import IndexSettings
+from index.embedding import Encoder, QueryEncoder
+from index.evaluation import evaluate, load_questions
+from index.retriever import Retriever
 
-from index.config import IndexSettings  # noqa: E402
-from index.embedding import Encoder  # noqa: E402
-from index.retriever import Retriever  # noqa: E402
+log = logging.getLogger(__name__)
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
+def latency(retrievers: dict[str, Retriever], repeats: int) -> list[Row]:
+    """Warm single questions: `Retriever.search` vs a bare encode + `faiss.search`, per backend.
+
+    The bare path is the model alone (`SentenceTransformer.encode([q])` for torch, the ONNX
+    session for onnx) and one exact FAISS search over the same paragraph vectors. Both paths
+    alternate question by question, so a noisy neighbour slows them alike.
+    """
+    rows = []
+    encode_p50: dict[str, float] = {}
+    for backend, retriever in retrievers.items():
+        progress(f"latency: {repeats} warm questions, {backend}")
+        bare_ms, search_ms, encode_ms = _single_questions(retriever, repeats)
+        encode_p50[backend] = pct(encode_ms, 50)
+        rows.append(
+            Row(
+                f"single question, warm ({backend})",
+                "Retriever.search p50 / p99",
+                p50_p99(search_ms),
+                f"bare encode + faiss.search {p50_p99(bare_ms)}",
+                ratio(pct(search_ms, 50), pct(bare_ms, 50)) + " at p50",
+                "<= 1.3x at p50" if backend == "torch" else "",
+            )
+        )
+    if {"torch", "onnx"} <= encode_p50.keys():
+        rows.append(
+            Row(
+                "encode one question",
+                "onnx int8 p50",
+                f"{encode_p50['onnx']:.2f} ms",
+                f"torch p50 {encode_p50['torch']:.2f} ms",
+                f"{encode_p50['torch'] / encode_p50['onnx']:.1f}x faster",
+                "1-2 ms vs ~10 ms",
+            )
+        )
+    return rows
 
 
-def timed(fn, items, repeats):  # type: ignore[no-untyped-def]
-    samples = []
+def _single_questions(
+    retriever: Retriever, repeats: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Milliseconds of the bare path, of `Retriever.search` and of the encode alone."""
+    qs = all_questions()
+    bare_index = faiss.IndexFlatIP(retriever.data.dimension)
+    bare_index.add(retriever.data.paragraph_vectors)
+    encode = bare_encoder(retriever.query_encoder)
+    k = retriever.settings.k
+    for q in qs:  # warm up both paths
+        bare_index.search(encode(q), k)
+        retriever.search(q)
+    bare_ms, search_ms, encode_ms = [], [], []
     for i in range(repeats):
-        item = items[i % len(items)]
+        q = qs[i % len(qs)]
         start = time.perf_counter()
-        fn(item)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+        bare_index.search(encode(q), k)
+        middle = time.perf_counter()
+        retriever.search(q)
+        end = time.perf_counter()
+        encode(q)
+        bare_ms.append((middle - start) * 1000)
+        search_ms.append((end - middle) * 1000)
+        encode_ms.append((time.perf_counter() - end) * 1000)
+    return bare_ms, search_ms, encode_ms
 
 
-def questions() -> list[str]:
-    lines = (ROOT / "eval" / "dev-questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["q"] for line in lines if line.strip()]
+def bare_encoder(encoder: QueryEncoder) -> Callable[[str], np.ndarray]:
+    """The model without the retriever: sentence-transformers' encode for torch, ONNX as is."""
+    if isinstance(encoder, Encoder):
+        model = encoder.model
+        return lambda q: np.asarray(
+            model.encode([q], normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32
+        )
+    return lambda q: encoder.encode([q])
 
 
-def synthetic_paragraphs(n: int, seed: int = 7) -> list[str]:
-    words = (ROOT / "sources" / "putin-needs-xi.txt").read_text(encoding="utf-8").split()
-    rng = random.Random(seed)
-    return [" ".join(rng.choices(words, k=rng.randint(30, 90))) + "." for _ in range(n)]
+def concurrency(retrievers: dict[str, Retriever], bot: BotSettings, rounds: int) -> list[Row]:
+    """64 questions at once through `Answerer.ask` (what every cog calls) vs one at a time.
+
+    One at a time is `Retriever.search` called directly, question after question: the cost of
+    answering without micro-batching. Concurrent: 64 `ask` calls gathered at once, `rounds`
+    times; latency is per question, from its `ask` to its answer.
+    """
+    rows = []
+    qs = distinct_questions(64)
+    for backend, retriever in retrievers.items():
+        progress(f"concurrency: 64 questions x {rounds} rounds, {backend}")
+        k = retriever.settings.k * bot.max_pages  # what the cogs ask for (bot/asking.py)
+        sequential_s = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for q in qs:
+                retriever.search(q, k=k)
+            sequential_s.append(time.perf_counter() - start)
+        latencies, wall, batches = asyncio.run(_gathered(retriever, bot, qs, k, rounds))
+        seq_qps = len(qs) / float(np.median(sequential_s))
+        qps = len(qs) / float(np.median(wall))
+        rows.append(
+            Row(
+                f"64 concurrent questions ({backend})",
+                "Answerer.ask questions/s",
+                f"{qps:.0f} q/s in {batches / rounds:.0f} forward pass(es)",
+                f"sequential search {seq_qps:.0f} q/s",
+                ratio(qps, seq_qps),
+                ">= 4x" if backend == "torch" else "",
+            )
+        )
+        rows.append(
+            Row(
+                f"64 concurrent questions ({backend})",
+                "per-question latency p50 / p99",
+                p50_p99(latencies),
+                f"batch <= {bot.batch_max_size}, wait <= {bot.batch_max_wait_ms:g} ms",
+                "",
+                "p99 <= 150 ms" if backend == "torch" else "",
+            )
+        )
+    return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--build-paragraphs", type=int, default=2000)
-    args = parser.parse_args()
+async def _gathered(
+    retriever: Retriever, bot: BotSettings, qs: list[str], k: int, rounds: int
+) -> tuple[list[float], list[float], int]:
+    answerer = Answerer(
+        retriever, max_batch=bot.batch_max_size, max_wait=bot.batch_max_wait_ms / 1000
+    )
+    latencies: list[float] = []
+    wall: list[float] = []
 
-    encoder = Encoder()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = IndexSettings(sources_dir=ROOT / "sources", cache_dir=Path(tmp) / "cache")
-        retriever = Retriever(settings, encoder=encoder)
-        qs = questions()
-        bare_index = faiss.IndexFlatIP(encoder.dimension)
-        bare_index.add(retriever.data.paragraph_vectors)
-        model = encoder._model  # the same SentenceTransformer, called bare
-
-        def bare(q: str) -> None:
-            v = model.encode([q], normalize_embeddings=True, convert_to_numpy=True)
-            bare_index.search(np.asarray(v, dtype=np.float32), 3)
-
-        for q in qs:  # warm up both paths
-            bare(q)
-            retriever.search(q)
-        rows = []
-        bare_ms = timed(bare, qs, args.repeats)
-        single_ms = timed(retriever.search, qs, args.repeats)
-        batches = [qs[i : i + 16] for i in range(0, len(qs), 16)]
-        batch_ms = [
-            t / 16 for t in timed(retriever.search_many, batches, max(args.repeats // 16, 5))
-        ]
-        for name, samples in (
-            ("bare encode+faiss", bare_ms),
-            ("Retriever.search", single_ms),
-            ("search_many(16) per q", batch_ms),
-        ):
-            rows.append((name, percentile(samples, 50), percentile(samples, 99)))
-        print(f"query latency over {args.repeats} queries (ms)")
-        print(f"{'path':<24}{'p50':>8}{'p99':>8}{'p50 ratio':>11}")
-        for name, p50, p99 in rows:
-            print(f"{name:<24}{p50:>8.2f}{p99:>8.2f}{p50 / rows[0][1]:>11.2f}")
-
-        texts = synthetic_paragraphs(args.build_paragraphs)
+    async def one(q: str) -> None:
         start = time.perf_counter()
-        model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        encode_s = time.perf_counter() - start
-        big = Path(tmp) / "big"
-        big.mkdir()
-        (big / "synthetic.txt").write_text("\n\n".join(texts), encoding="utf-8")
-        build_settings = IndexSettings(sources_dir=big, cache_dir=Path(tmp) / "big-cache")
+        await answerer.ask(q, k=k)
+        latencies.append((time.perf_counter() - start) * 1000)
+
+    try:
+        await asyncio.gather(*(one(q) for q in qs[:8]))  # warm the worker and the thread
+        latencies.clear()
+        answerer.batches = 0
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await asyncio.gather(*(one(q) for q in qs))
+            wall.append(time.perf_counter() - start)
+        return latencies, wall, answerer.batches
+    finally:
+        await answerer.close()
+
+
+def quality(retrievers: dict[str, Retriever]) -> list[Row]:
+    """Dev-set R@1, MRR@5 and abstention per backend (`python -m index eval` on the dev set)."""
+    progress("quality: dev set per backend")
+    from bench.common import EVAL
+
+    answerable = load_questions(EVAL / "dev-questions.jsonl")
+    unanswerable = load_questions(EVAL / "dev-unanswerable.jsonl")
+    rows = []
+    for backend, retriever in retrievers.items():
+        folder = getattr(retriever.query_encoder, "folder", None)
+        if folder is not None:
+            meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+            rows.append(
+                Row(
+                    "ONNX export (once per model, cached)",
+                    "export + int8 quantisation + check",
+                    f"{meta['export_seconds']:.1f} s",
+                    "agreement with torch on probe sentences",
+                    f"cosine >= {meta['agreement_min_cosine']:.3f}",
+                    "",
+                )
+            )
+        report = evaluate(retriever, answerable, unanswerable)
+        rows.append(
+            Row(
+                f"dev set, 16 + 4 questions ({backend})",
+                "R@1 / MRR@5; abstentions",
+                f"{report.recall_at_1:.3f} / {report.mrr_at_5:.3f}; "
+                f"{report.abstained_correctly}/{report.unanswerable} right, "
+                f"{report.false_abstentions} false",
+                "torch is the reference" if backend != "torch" else "",
+                "",
+                "onnx default only if equal" if backend != "torch" else "",
+            )
+        )
+    return rows
+
+
+def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
+    """Index build throughput on synthetic paragraphs vs `model.encode` alone, and peak memory.
+
+    `model.encode` alone is timed inside the build: the one `SentenceTransformer.encode` call on
+    exactly the texts the build embeds (every paragraph and every sentence, deduplicated). The
+    build also splits sentences, builds both FAISS and both BM25 indexes and saves everything.
+    """
+    progress(f"build: {paragraphs} synthetic paragraphs (the slowest part)")
+    sources = workdir / "build-sources"
+    sources.mkdir()
+    texts = synthetic_paragraphs(paragraphs)
+    (sources / "synthetic.txt").write_text("Synthetic corpus\n\n" + "\n\n".join(texts) + "\n")
+    model = encoder.model
+    original = model.encode
+    spent = {"seconds": 0.0, "texts": 0}
+
+    def timed_encode(sentences: list[str], *args: object, **kwargs: object) -> np.ndarray:
         start = time.perf_counter()
-        built = Retriever(build_settings, encoder=encoder)
-        build_s = time.perf_counter() - start
-        n = len(built.data.passages)
-        sentences = len(built.data.sentence_owner)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nindex build on {n} synthetic paragraphs ({sentences} sentences)")
-    print(f"{'model.encode paragraphs only':<34}{n / encode_s:>10.1f} passages/s")
-    print(f"{'full build (paras+sents+FAISS+BM25)':<34}{n / build_s:>10.1f} passages/s")
-    print(f"{'ratio build / bare encode':<34}{(n / build_s) / (n / encode_s):>10.2f}")
-    print(f"peak RSS {peak_mb:.0f} MB")
+        out = original(sentences, *args, **kwargs)
+        spent["seconds"] += time.perf_counter() - start
+        spent["texts"] += len(sentences)
+        return out
+
+    settings = IndexSettings(
+        sources_dir=sources, cache_dir=workdir / "build-cache", progress_bar_min_texts=10**9
+    )
+    before = rss_mb()
+    resettable = reset_peak_rss()
+    model.encode = timed_encode
+    try:
+        start = time.perf_counter()
+        built = Retriever(settings, encoder=encoder)
+        seconds = time.perf_counter() - start
+    finally:
+        del model.encode  # back to the class's method
+    peak = peak_rss_mb()
+    n = len(built.data.passages)
+    sentences = len(built.data.sentence_owner)
+    progress("build: latency of one question on the built index")
+    qs = all_questions()
+    for q in qs:
+        built.search(q)
+    big_ms = [timed_ms(lambda q=q: built.search(q)) for q in qs * 2]
+    return [
+        Row(
+            f"index build, {n} synthetic paragraphs",
+            "passages/s (full build)",
+            f"{n / seconds:.1f} passages/s ({seconds:.0f} s)",
+            f"model.encode alone {n / spent['seconds']:.1f} passages/s "
+            f"({spent['texts']} texts: paragraphs + {sentences} sentences, deduplicated)",
+            f"{spent['seconds'] / seconds:.2f} of the time in encode",
+            "",
+        ),
+        Row(
+            f"index build, {n} synthetic paragraphs",
+            "peak memory" + ("" if resettable else " (process lifetime)"),
+            f"{peak:.0f} MB RSS",
+            f"{before:.0f} MB before the build (model loaded)",
+            f"+{peak - before:.0f} MB",
+            "",
+        ),
+        Row(
+            f"single question on the {n}-paragraph index (torch)",
+            "Retriever.search p50 / p99",
+            p50_p99(big_ms),
+            "18-paragraph article: see first row",
+            "",
+            "",
+        ),
+    ]
 
 
-if __name__ == "__main__":
-    main()
+def make_retrievers(encoder: Encoder, workdir: Path, onnx: bool) -> dict[str, Retriever]:
+    """The bundled article indexed once; searched with torch and (if asked) the onnx backend.
+
+    The ONNX export is kept in the project's cache (made once, reused by every run) and linked
+    into this run's cache, so both retrievers read the same index files.
+    """
+    cache = workdir / "cache"
+    sources = Path(tempfile.mkdtemp(dir=workdir, prefix="sources-"))
+    from bench.common import ROOT
+
+    for path in (ROOT / "sources").iterdir():
+        (sources / path.name).write_bytes(path.read_bytes())
+    base = {"sources_dir": sources, "cache_dir": cache}
+    retrievers = {"torch": Retriever(IndexSettings(**base, backend="torch"), encoder=encoder)}
+    if onnx:
+        from index.onnx_backend import OnnxEncoder, export_folder
+
+        shared = OnnxEncoder.from_cache(IndexSettings().cache_dir, encoder)
+        link = export_folder(cache, encoder.name)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(shared.folder, target_is_directory=True)
+        retrievers["onnx"] = Retriever(IndexSettings(**base, backend="onnx"), encoder=encoder)
+    return retrievers

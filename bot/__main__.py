@@ -69,6 +69,8 @@ async def closed_by_signals(bot: discord.Client) -> AsyncIterator[None]:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+        # Let a close a signal started finish before asyncio.run cancels what is left.
+        await asyncio.gather(*closing)
 
 
 async def run_discord(settings: Settings, retriever: Retriever) -> int:

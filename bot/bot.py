@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.answering import Answerer
 from bot.cooldowns import Cooldowns
+from bot.rendering import escape
 from bot.settings import Settings
 from bot.storage import Database
 from index.errors import QuotebotError
@@ -26,9 +27,11 @@ EXTENSIONS = (
     "bot.exts.admin",
 )
 NO_PINGS = discord.AllowedMentions.none()
+# Discord's codes for an interaction it no longer knows: Unknown Webhook, Unknown interaction.
+EXPIRED_INTERACTION = (10015, 10062)
 
 
-class Quotebot(commands.Bot):
+class Quotebot(commands.AutoShardedBot):
     """Quotebot on Discord. Everything it knows comes from `retriever`."""
 
     def __init__(
@@ -47,6 +50,9 @@ class Quotebot(commands.Bot):
             help_command=None,
             guild_ready_timeout=settings.bot.guild_ready_timeout,
             heartbeat_timeout=settings.bot.heartbeat_timeout,
+            # 0 / empty: Discord recommends the count and this process runs every shard.
+            shard_count=settings.bot.shard_count or None,
+            shard_ids=settings.bot.shard_ids or None,
         )
         self.settings = settings
         self.retriever = retriever
@@ -101,8 +107,19 @@ class Quotebot(commands.Bot):
     ) -> None:
         """Domain errors become their message; anything else a reference to the logged traceback."""
         original = getattr(error, "original", error)
+        if isinstance(original, discord.NotFound) and original.code in EXPIRED_INTERACTION:
+            # Discord forgot the interaction (3 s to acknowledge, 15 min to follow up): nobody is
+            # left to tell, so say it once in the log, with what was asked.
+            log.warning(
+                "/%s expired before it was answered (%s); asked with %s",
+                interaction.command.qualified_name if interaction.command else "?",
+                original.text,
+                repr({name: value for name, value in interaction.namespace})[:300],
+            )
+            return
         if isinstance(original, QuotebotError):
-            text = str(original)
+            # Messages can quote what the user typed (an unknown source id): never as markdown.
+            text = escape(str(original))
         elif isinstance(error, app_commands.CheckFailure):
             text = str(error) or "You can't use this command here."
         else:

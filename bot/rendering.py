@@ -257,10 +257,11 @@ def render_abstention(
     answer: Answer, sources: Mapping[str, Source], question: str | None = None
 ) -> View:
     """ "Nothing in *<title>* answers that." plus up to three nearest topics, none quoted as an answer."""
+    # Titles are shortened before escaping: a long one of markdown characters doubles in size.
     if answer.source and answer.source in sources:
-        scope = f"*{escape(sources[answer.source].title)}*"
+        scope = f"*{escape_user_text(sources[answer.source].title, TITLE_LIMIT)}*"
     elif len(sources) == 1:
-        scope = f"*{escape(next(iter(sources.values())).title)}*"
+        scope = f"*{escape_user_text(next(iter(sources.values())).title, TITLE_LIMIT)}*"
     else:
         scope = "the sources I know"
     lines = [f"Nothing in {scope} answers that."]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.config import PROJECT_ROOT, IndexSettings, config_path_or_default, read_settings
 
@@ -28,7 +29,8 @@ class BotSettings(BaseModel):
     max_question_chars: int = Field(2000, ge=16)
     # Micro-batching: questions arriving within this many ms share one forward pass.
     batch_max_wait_ms: float = Field(5.0, ge=0)
-    batch_max_size: int = Field(32, ge=1)
+    # A burst of 64 questions is one forward pass: the highest throughput (bench/README.md).
+    batch_max_size: int = Field(64, ge=1)
     # Characters of the best passage shown before it is cut at a sentence boundary.
     max_passage_chars: int = Field(1500, ge=200)
     # Characters of each further passage (shown shorter, below the best one).
@@ -38,6 +40,10 @@ class BotSettings(BaseModel):
     # Seconds without any gateway traffic (not even a heartbeat ACK) before the bot drops the
     # connection and resumes on a new one; discord.py's default.
     heartbeat_timeout: float = Field(60.0, gt=0)
+    # Sharding (see config/quotebot.toml): 0 lets Discord recommend the shard count; set it to
+    # run that many shards, and shard_ids to run only some of them in this process.
+    shard_count: int = Field(0, ge=0)
+    shard_ids: Annotated[list[int], NoDecode] = []
     # Questions per channel per window, whoever asks: keeps one busy channel from starving others.
     channel_cooldown_questions: int = Field(20, ge=1)
     channel_cooldown_seconds: float = Field(30.0, gt=0)
@@ -48,6 +54,29 @@ class BotSettings(BaseModel):
     # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
     # bot processes sharing one store. Relative SQLite paths are inside the project.
     database_url: str = Field("sqlite+aiosqlite:///data/quotebot.db", validate_default=True)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        # QUOTEBOT_BOT__SHARD_IDS=0,1 or 3 as well as the JSON list [0, 1].
+        if isinstance(value, str):
+            return [part for part in value.replace("[", "").replace("]", "").split(",") if part]
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> BotSettings:
+        if self.shard_ids and not self.shard_count:
+            raise ValueError(
+                "shard_ids needs shard_count: set QUOTEBOT_BOT__SHARD_COUNT to the total number "
+                "of shards across all processes"
+            )
+        wrong = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+        if wrong or len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError(
+                f"shard_ids {self.shard_ids} must be distinct numbers from 0 to "
+                f"{self.shard_count - 1} (shard_count is {self.shard_count})"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -65,8 +65,9 @@ def cmd_build(args: argparse.Namespace, settings: IndexSettings) -> int:
     print(f"index: {state}")
     print(
         f"{len(data.sources)} source(s), {len(data.passages)} paragraphs, "
-        f"{len(data.sentence_owner)} sentences; model {data.model} ({data.dimension} dims); "
-        f"FAISS {type(data.paragraph_index).__name__}; cache {settings.cache_dir}"
+        f"{len(data.sentence_owner)} sentences; model {data.model} ({data.dimension} dims), "
+        f"questions encoded by {settings.backend}; FAISS {type(data.paragraph_index).__name__}; "
+        f"cache {settings.cache_dir}"
     )
     return 0
 

@@ -6,10 +6,11 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from index.config import BUNDLED_MODEL
+from index.config import BUNDLED_MODEL, IndexSettings
 from index.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,11 @@ def resolve_model_path(model: str) -> str:
 class Encoder:
     """Encodes texts into L2-normalised float32 vectors, so inner product is the cosine.
 
+    This is the reference: sentence-transformers on torch embeds every passage, whichever
+    backend encodes questions (`index.backend`, see `query_encoder`). With `lazy=True` the model
+    loads on first use, so a start that finds its index cached and encodes questions with ONNX
+    never imports torch.
+
     One lock serialises forward passes: torch already uses every core for one batch, and two
     concurrent batches would only fight over them. `texts_encoded` counts work, for tests and
     benchmarks that check nothing was re-embedded.
@@ -42,13 +48,33 @@ class Encoder:
         device: str = "cpu",
         batch_size: int = 64,
         progress_bar_min_texts: int = 500,
+        lazy: bool = False,
     ) -> None:
         self.name = model
+        self.device = device
         self.batch_size = batch_size
         self.progress_bar_min_texts = progress_bar_min_texts
         self.texts_encoded = 0
         self._lock = threading.Lock()
-        path = resolve_model_path(model)
+        self._model: Any = None
+        self._dimension: int | None = None
+        if not lazy:
+            self.load()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the torch model is in memory (a lazy encoder that never encoded is not)."""
+        return self._model is not None
+
+    def load(self) -> Any:
+        """Load the SentenceTransformer once (ModelLoadError says how to fix a bad model)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> Any:
+        path = resolve_model_path(self.name)
         if Path(path).exists():
             # A local folder needs no hub; never let a missing file turn into a download attempt.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -59,25 +85,39 @@ class Encoder:
         transformers_logging.disable_progress_bar()
 
         try:
-            self._model = SentenceTransformer(path, device=device)
+            model = SentenceTransformer(path, device=self.device)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelLoadError(
-                f"cannot load embedding model {model!r} ({type(exc).__name__}: {exc}). "
+                f"cannot load embedding model {self.name!r} ({type(exc).__name__}: {exc}). "
                 "Set index.model to a local sentence-transformers folder or a model already in "
                 "the Hugging Face cache (this machine may have no internet)"
             ) from None
-        dimension = self._model.get_embedding_dimension()
+        dimension = model.get_embedding_dimension()
         if not dimension:
-            raise ModelLoadError(f"model {model!r} does not report an embedding dimension")
-        self.dimension = int(dimension)
-        log.info("embedding model %s loaded (%d dimensions)", model, self.dimension)
+            raise ModelLoadError(f"model {self.name!r} does not report an embedding dimension")
+        self._dimension = int(dimension)
+        log.info("embedding model %s loaded (%d dimensions)", self.name, self._dimension)
+        return model
+
+    @property
+    def model(self) -> Any:
+        """The SentenceTransformer itself (loaded on first use), for exports and benchmarks."""
+        return self._model if self._model is not None else self.load()
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self.load()
+        assert self._dimension is not None
+        return self._dimension
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`, shape (len(texts), dimension), each of unit length."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.model
         with self._lock:
-            vectors = self._model.encode(
+            vectors = model.encode(
                 texts,
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -86,3 +126,29 @@ class Encoder:
             )
             self.texts_encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class QueryEncoder(Protocol):
+    """What `Retriever.search_many` needs to turn questions into vectors."""
+
+    name: str
+    texts_encoded: int
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
+    """The encoder for questions that `settings.backend` names; passages always use `reference`.
+
+    "torch" is the reference itself. "onnx" is its int8 ONNX export, made once and kept in
+    `<cache_dir>/onnx/` (see index/onnx_backend.py).
+    """
+    if settings.backend == "torch":
+        reference.load()
+        return reference
+    from index.onnx_backend import OnnxEncoder
+
+    return OnnxEncoder.from_cache(settings.cache_dir, reference)

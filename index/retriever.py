@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from index.config import IndexSettings
-from index.embedding import Encoder
+from index.embedding import Encoder, QueryEncoder, query_encoder
 from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
 from index.loaders import load_sources
 from index.models import Answer, Passage, Source
@@ -86,12 +86,16 @@ class Retriever:
 
     def __init__(self, settings: IndexSettings, encoder: Encoder | None = None) -> None:
         self.settings = settings
+        # Passages are embedded by the torch reference; with the onnx backend it loads only when
+        # something has to be (re)built, so a cached start never imports torch.
         self.encoder = encoder or Encoder(
             settings.model,
             device=settings.device,
             batch_size=settings.encode_batch_size,
             progress_bar_min_texts=settings.progress_bar_min_texts,
+            lazy=settings.backend != "torch",
         )
+        self.query_encoder: QueryEncoder = query_encoder(settings, self.encoder)
         self._reload_lock = threading.Lock()
         self._data: IndexData | None = None
         self.last_report = self.reload()
@@ -206,7 +210,7 @@ class Retriever:
         if source is not None and source not in data.source_rows:
             self.source(source)  # raises with the list of known ids
         texts = [clean_query(q, self.settings.max_query_chars) for q in queries]
-        vectors = self.encoder.encode(texts)
+        vectors = self.query_encoder.encode(texts)
         return [
             score(data, Query(text, vector, tokenize(text)), self.settings, k, source, method)
             for text, vector in zip(texts, vectors, strict=True)

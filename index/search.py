@@ -57,6 +57,16 @@ def _bm25_scores(bm25: object, tokens: list[str], size: int) -> np.ndarray:
     return np.asarray(bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
 
 
+def _top(values: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` largest values, ties to the lower position (the set a stable argsort
+    would give), unordered and without sorting the whole corpus."""
+    if n >= len(values):
+        return np.arange(len(values))
+    nth = np.partition(values, len(values) - n)[len(values) - n]
+    above = np.flatnonzero(values > nth)
+    return np.concatenate([above, np.flatnonzero(values == nth)[: n - len(above)]])
+
+
 def _ranks(values: np.ndarray) -> np.ndarray:
     """1 for the largest value; ties broken by position so results are deterministic."""
     ranks = np.empty(len(values), dtype=np.float64)
@@ -81,7 +91,7 @@ def score(
     sentence_bm25 = _bm25_scores(data.sentence_bm25, query.tokens, len(data.sentence_owner))
 
     n = settings.candidates
-    lexical = np.argsort(-paragraph_bm25, kind="stable")[:n]
+    lexical = _top(paragraph_bm25, n)
     if rows is not None:
         lexical = lexical[(lexical >= rows[0]) & (lexical < rows[1])]
     lexical = lexical[paragraph_bm25[lexical] > 0]
@@ -99,28 +109,22 @@ def score(
     if len(candidates) == 0:
         return Answer(query.text, (), True, settings.abstain_threshold, (), source)
 
-    starts = data.sentence_start[candidates].tolist()
-    ends = data.sentence_start[candidates + 1].tolist()
+    starts = data.sentence_start[candidates]
+    ends = data.sentence_start[candidates + 1]
     paragraph_cos = data.paragraph_vectors[candidates] @ query.vector
-    sentence_cos_all = data.sentence_vectors @ query.vector if rows is None else None
+    # Cosines of the candidates' sentences only: the cost follows the candidates, not the corpus.
+    offsets = np.concatenate([[0], np.cumsum(ends - starts)])
+    sentence_rows_of_candidates = np.repeat(starts - offsets[:-1], ends - starts) + np.arange(
+        offsets[-1]
+    )
+    candidate_sentence_cos = data.sentence_vectors[sentence_rows_of_candidates] @ query.vector
     evidence_weights = settings.evidence
     saturation = evidence_weights.bm25_saturation
-    sentence_cos = np.empty(len(candidates), dtype=np.float32)
-    sentence_lexical = np.empty(len(candidates), dtype=np.float32)
-    sentence_scores: list[np.ndarray] = []
-    for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
-        cos = (
-            sentence_cos_all[start:end]
-            if sentence_cos_all is not None
-            else data.sentence_vectors[start:end] @ query.vector
-        )
-        lexical_sentences = sentence_bm25[start:end] / (sentence_bm25[start:end] + saturation)
-        sentence_cos[i] = cos.max()
-        sentence_lexical[i] = lexical_sentences.max()
-        # Which sentence answers best, by the same evidence at sentence level: the highlight.
-        sentence_scores.append(
-            evidence_weights.sentence * cos + evidence_weights.sentence_bm25 * lexical_sentences
-        )
+    candidate_sentence_bm25 = sentence_bm25[sentence_rows_of_candidates]
+    candidate_sentence_lexical = candidate_sentence_bm25 / (candidate_sentence_bm25 + saturation)
+    # Best sentence of each candidate (every paragraph has at least one sentence).
+    sentence_cos = np.maximum.reduceat(candidate_sentence_cos, offsets[:-1])
+    sentence_lexical = np.maximum.reduceat(candidate_sentence_lexical, offsets[:-1])
     paragraph_lexical = paragraph_bm25[candidates]
 
     evidence = (
@@ -147,7 +151,12 @@ def score(
     hits = []
     for i in order.tolist():
         row = int(candidates[i])
-        sentence_score = sentence_scores[i]
+        # Which sentence answers best, by the same evidence at sentence level: the highlight.
+        segment = slice(offsets[i], offsets[i + 1])
+        sentence_score = (
+            evidence_weights.sentence * candidate_sentence_cos[segment]
+            + evidence_weights.sentence_bm25 * candidate_sentence_lexical[segment]
+        )
         best = float(sentence_score.max())
         chosen = tuple(
             int(j)

@@ -111,7 +111,11 @@ class Mentions(commands.Cog):
             )
         except discord.HTTPException as exc:
             log.warning(
-                "could not answer message %s in channel %s: %s", message.id, message.channel.id, exc
+                "could not answer message %s in channel %s (question %r): %s",
+                message.id,
+                message.channel.id,
+                message.content[:300],
+                exc,
             )
             return None
 

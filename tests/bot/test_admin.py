@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -152,6 +153,7 @@ async def test_stats_counts_questions_votes_and_attaches_a_chart(discord_bot):
     assert fake.attachment_bytes(attachment)[:8] == b"\x89PNG\r\n\x1a\n"
     assert reply["embeds"][0]["image"]["url"].endswith("/stats.png")  # resolved like Discord
     assert buttons(answer)
+    assert "fake-bot-token" not in json.dumps(reply)
 
 
 async def test_reload_picks_up_a_new_source_without_restart(tmp_path, encoder):

@@ -1,0 +1,290 @@
+"""Questions encoded by onnxruntime: the reference model exported to ONNX and quantised to int8.
+
+A question costs one forward pass. Through torch that is about 10 ms on two cores; the same
+MiniLM as int8 ONNX takes 1-2 ms, and onnxruntime imports in a fraction of torch's seconds, so a
+start that finds its index cached never imports torch. The torch model stays the reference: it
+embeds every passage, and the export is checked against it before it is used.
+
+The export is made once per model and kept in `<cache_dir>/onnx/<key>/` (the key covers the model
+files, the onnxruntime version and this recipe):
+
+1. `torch.onnx.export` of the transformer alone (token embeddings out), from the loaded
+   sentence-transformers model;
+2. onnxruntime's dynamic quantisation: int8 weights per output channel, activations quantised
+   on the fly;
+3. the model folder's `tokenizer.json` copied beside it (read with `tokenizers`, truncated at the
+   model's `max_seq_length` like sentence-transformers does);
+4. a check that probe sentences get vectors within `MIN_AGREEMENT` cosine of the reference.
+
+Pooling runs in numpy exactly as sentence-transformers' mean pooling: the sum of the token
+embeddings under the attention mask divided by the number of tokens (at least 1e-9), then L2
+normalisation (norm at least 1e-12).
+
+Each question runs alone. Dynamic quantisation scales activations per tensor, so in a padded batch
+a question's vector would depend on the other questions in it; one at a time, a question always
+gets the same vector, whoever else asked at the same moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embedding import Encoder, resolve_model_path
+from index.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+# Bump when the export recipe changes: older exports are then made again.
+RECIPE_VERSION = 1
+MODEL_FILE = "model.int8.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+META_FILE = "export.json"
+OPSET = 17
+# The int8 export must agree with torch at least this well on every probe sentence (measured:
+# 0.988 at worst on the eval questions and the article's paragraphs; most agree to 0.993).
+MIN_AGREEMENT = 0.97
+PROBES = (
+    "Which country supplies Russia with drones?",
+    "Why did Putin start the war?",
+    "The Mill Street bakery won the national bread prize for its sourdough.",
+    "Russia does face strained ties but it is by no means completely alone on the world stage.",
+)
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def export_folder(cache_dir: Path, model: str) -> Path:
+    """Where the export of `model` lives: cheap to compute (file sizes and times, no hashing)."""
+    import onnxruntime
+
+    digest = hashlib.sha256(f"{RECIPE_VERSION}|{model}|{onnxruntime.__version__}".encode())
+    folder = Path(resolve_model_path(model))
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            stat = path.stat()
+            digest.update(f"|{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return cache_dir / "onnx" / digest.hexdigest()[:16]
+
+
+def mean_pool_normalise(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Sentence vectors from token embeddings (batch, tokens, dim), as sentence-transformers does."""
+    weights = mask[..., None].astype(np.float32)
+    summed = (tokens * weights).sum(axis=1)
+    vectors = summed / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+class OnnxEncoder:
+    """Encodes questions with the int8 ONNX export of the reference model (see module docs)."""
+
+    def __init__(self, folder: Path) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        try:
+            meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+            options = ort.SessionOptions()
+            options.log_severity_level = 3  # warnings about unused initialisers are noise
+            # Two cores: idle worker threads must not spin and steal them from the event loop.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            self._session = ort.InferenceSession(
+                str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelLoadError(
+                f"the ONNX export in {folder} is unusable ({type(exc).__name__}: {exc}); delete "
+                'that folder to export again, or set index.backend = "torch"'
+            ) from None
+        self.folder = folder
+        self.name: str = meta["model"]
+        self.max_seq_length = int(meta["max_seq_length"])
+        self._inputs: list[str] = list(meta["inputs"])
+        self._dimension = int(meta["dimension"])
+        self._tokenizer.enable_truncation(max_length=self.max_seq_length)
+        self._tokenizer.no_padding()
+        self._lock = threading.Lock()
+        self.texts_encoded = 0
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors for `texts`, shape (len(texts), dimension), each of unit length."""
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        with self._lock:
+            for row, text in enumerate(texts):
+                encoding = self._tokenizer.encode(text)
+                feeds = {
+                    "input_ids": np.asarray([encoding.ids], dtype=np.int64),
+                    "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
+                    "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64),
+                }
+                (tokens,) = self._session.run(None, {name: feeds[name] for name in self._inputs})
+                vectors[row] = mean_pool_normalise(tokens, feeds["attention_mask"])[0]
+            self.texts_encoded += len(texts)
+        return vectors
+
+    @classmethod
+    def from_cache(cls, cache_dir: Path, reference: Encoder) -> OnnxEncoder:
+        """The export of `reference`'s model from the cache, made (and checked) first if missing."""
+        folder = export_folder(cache_dir, reference.name)
+        if not (folder / META_FILE).is_file():
+            export(reference, folder)
+        encoder = cls(folder)
+        log.info("questions encoded by the int8 ONNX export in %s", folder)
+        return encoder
+
+
+def export(reference: Encoder, folder: Path) -> Path:
+    """Export, quantise and check `reference`'s model into `folder` (written whole, atomically)."""
+    started = time.perf_counter()
+    log.info("exporting %s to int8 ONNX (once per model, about 10 s)", reference.name)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        meta = _export_into(reference, staging)
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        candidate = OnnxEncoder(staging)
+        agreement = float(
+            (candidate.encode(list(PROBES)) * reference.encode(list(PROBES))).sum(axis=1).min()
+        )
+        if agreement < MIN_AGREEMENT:
+            raise ModelLoadError(
+                f"the int8 ONNX export of {reference.name!r} agrees with the torch model only to "
+                f"cosine {agreement:.3f} (at least {MIN_AGREEMENT} is needed): set "
+                'index.backend = "torch" for this model'
+            )
+        meta["agreement_min_cosine"] = round(agreement, 4)
+        meta["export_seconds"] = round(time.perf_counter() - started, 1)
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        try:
+            staging.rename(folder)
+        except OSError:  # another process exported the same model meanwhile: keep theirs
+            if not (folder / META_FILE).is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info(
+        "ONNX export ready in %.1f s (agreement with torch: cosine >= %.3f)",
+        time.perf_counter() - started,
+        agreement,
+    )
+    return folder
+
+
+def _check_pooling(modules: list[Any], name: str) -> None:
+    kinds = [type(m).__name__ for m in modules]
+    pooling = modules[1].get_config_dict() if len(modules) > 1 else {}
+    mean = pooling.get("pooling_mode") == "mean" or (
+        pooling.get("pooling_mode_mean_tokens")
+        and not any(
+            pooling.get(f"pooling_mode_{other}")
+            for other in ("cls_token", "max_tokens", "mean_sqrt_len_tokens")
+        )
+    )
+    if kinds[:2] != ["Transformer", "Pooling"] or not mean or set(kinds[2:]) - {"Normalize"}:
+        raise ModelLoadError(
+            f"the onnx backend exports transformer + mean pooling models only; {name!r} is "
+            f'{" + ".join(kinds)}: set index.backend = "torch"'
+        )
+
+
+@contextlib.contextmanager
+def _quiet_export() -> Iterator[None]:
+    """The tracer's and the quantiser's advice is for people writing exporters, not for users."""
+
+    class _DropQuantiserAdvice(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "pre-processing before quantization" not in record.getMessage()
+
+    advice = _DropQuantiserAdvice()
+    root = logging.getLogger()
+    root.addFilter(advice)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.removeFilter(advice)
+
+
+def _export_into(reference: Encoder, staging: Path) -> dict[str, Any]:
+    import onnxruntime
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = reference.model
+    modules = list(model)
+    _check_pooling(modules, reference.name)
+    transformer = modules[0]
+    names = [n for n in _INPUTS if n in transformer.tokenizer.model_input_names]
+    if names[:2] != ["input_ids", "attention_mask"]:
+        raise ModelLoadError(
+            f"the tokenizer of {reference.name!r} does not produce input_ids and attention_mask: "
+            'set index.backend = "torch"'
+        )
+    source = Path(resolve_model_path(reference.name)) / TOKENIZER_FILE
+    if source.is_file():
+        shutil.copyfile(source, staging / TOKENIZER_FILE)
+    elif hasattr(transformer.tokenizer, "backend_tokenizer"):
+        transformer.tokenizer.backend_tokenizer.save(str(staging / TOKENIZER_FILE))
+    else:
+        raise ModelLoadError(
+            f"{reference.name!r} has no fast tokenizer (tokenizer.json) for onnxruntime to use: "
+            'set index.backend = "torch"'
+        )
+
+    class TokenEmbeddings(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+
+    wrapper = TokenEmbeddings(transformer.auto_model).eval()
+    sample = transformer.tokenizer(list(PROBES[:2]), padding=True, return_tensors="pt")
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in [*names, "token_embeddings"]}
+    float_path = staging / "model.float32.onnx"
+    with _quiet_export(), torch.no_grad():
+        torch.onnx.export(
+            wrapper,
+            tuple(sample[n] for n in names),
+            str(float_path),
+            input_names=names,
+            output_names=["token_embeddings"],
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,  # the TorchScript exporter needs no onnxscript
+        )
+        quantize_dynamic(
+            float_path, staging / MODEL_FILE, per_channel=True, weight_type=QuantType.QInt8
+        )
+    float_path.unlink()
+    return {
+        "model": reference.name,
+        "dimension": reference.dimension,
+        "max_seq_length": int(model.max_seq_length),
+        "inputs": names,
+        "output": "token_embeddings",
+        "pooling": "mean, then L2 normalisation",
+        "quantisation": "dynamic, int8 weights per channel (QInt8), uint8 activations",
+        "opset": OPSET,
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
