@@ -58,7 +58,7 @@ class IndexSettings(BaseModel):
     # Which runtime encodes questions; passages are always embedded by the torch reference.
     backend: Literal["torch", "onnx"] = "torch"
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
-    hnsw_min_vectors: int = Field(200_000, ge=1)
+    hnsw_min_vectors: int = Field(20_000, ge=1)
     hnsw_m: int = Field(32, ge=4)
     hnsw_ef_search: int = Field(128, ge=8)
     k: int = Field(3, ge=1, le=25)
