@@ -12,16 +12,14 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-from bench.common import ROOT, Row, distinct_questions, p50_p99, progress, ratio
-from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
+from bench.common import Row, distinct_questions, p50_p99, progress, ratio
 from tests.fake_discord import FakeDiscord
+from tests.processes import bot_env, start_bot
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +71,7 @@ async def run_bot(
             for role in range(5):
                 fake.add_role(guild, f"role-{role}")
         env = {
-            **clean,
-            "DISCORD_TOKEN": fake.token,
-            API_BASE_ENV: fake.api_base,
-            GATEWAY_ENV: fake.gateway_url,
+            **bot_env(fake, clean),
             "QUOTEBOT_INDEX__SOURCES_DIR": str(sources_dir),
             "QUOTEBOT_INDEX__CACHE_DIR": str(cache_dir),
             "QUOTEBOT_INDEX__BACKEND": backend,
@@ -88,16 +83,7 @@ async def run_bot(
         }
         with log_path.open("wb") as log_file:
             start = time.perf_counter()
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
+            process = await start_bot(env, log_file)
             try:
                 await fake.wait_for_identify(timeout=STARTUP_TIMEOUT)
                 ready = time.perf_counter() - start

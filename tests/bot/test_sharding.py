@@ -6,17 +6,14 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
 from bot.settings import BotSettings
-from index.config import PROJECT_ROOT
 from index.retriever import Retriever
 from tests.fake_discord import FakeDiscord
+from tests.processes import bot_env, start_bot
 
 # Each process loads torch and the model: slow on a busy machine, so wait long.
 STARTUP_TIMEOUT = 240.0
@@ -58,10 +55,7 @@ async def test_two_processes_with_disjoint_shards_each_answer_only_their_servers
             for shard in range(SHARDS):
                 logs.append(tmp_path / f"shard-{shard}.log")
                 env = {
-                    **clean,
-                    "DISCORD_TOKEN": fake.token,
-                    API_BASE_ENV: fake.api_base,
-                    GATEWAY_ENV: fake.gateway_url,
+                    **bot_env(fake, clean),
                     "QUOTEBOT_BOT__SHARD_COUNT": str(SHARDS),
                     "QUOTEBOT_BOT__SHARD_IDS": str(shard),
                     "QUOTEBOT_BOT__GUILD_READY_TIMEOUT": "0.1",
@@ -70,18 +64,7 @@ async def test_two_processes_with_disjoint_shards_each_answer_only_their_servers
                     "QUOTEBOT_INDEX__CACHE_DIR": str(retriever.settings.cache_dir),
                 }
                 with logs[-1].open("wb") as log_file:
-                    processes.append(
-                        await asyncio.create_subprocess_exec(
-                            sys.executable,
-                            "-m",
-                            "bot",
-                            cwd=PROJECT_ROOT,
-                            env=env,
-                            stdin=subprocess.DEVNULL,
-                            stdout=log_file,
-                            stderr=subprocess.STDOUT,
-                        )
-                    )
+                    processes.append(await start_bot(env, log_file))
             ready = [
                 wait_for_log(log, "connected as", process)
                 for log, process in zip(logs, processes, strict=True)

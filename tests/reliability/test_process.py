@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
-from index.config import PROJECT_ROOT
 from tests.fake_discord import FakeDiscord
+from tests.processes import bot_env, start_bot
 from tests.reliability.helpers import DRONES, ask_by_mention, assert_quotes
 
 # Starting a process loads torch and the model: slow on a busy machine, so wait long.
@@ -29,24 +27,9 @@ async def test_sigterm_closes_the_gateway_with_1000_within_five_seconds(
     token = "MTIz.sigterm-" + secrets.token_urlsafe(24)
     log_path = tmp_path / "bot.log"
     async with FakeDiscord(token=token, point_discord=False) as fake:
-        env = {
-            **process_env,
-            "DISCORD_TOKEN": token,
-            API_BASE_ENV: fake.api_base,
-            GATEWAY_ENV: fake.gateway_url,
-        }
+        env = bot_env(fake, process_env)
         with log_path.open("wb") as log_file:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "-v",
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
+            process = await start_bot(env, log_file, "-v")
             try:
                 await fake.wait_for_identify(timeout=STARTUP_TIMEOUT)
                 assert_quotes(await ask_by_mention(fake, DRONES[0]), DRONES[1])
