@@ -18,6 +18,7 @@ from pathlib import Path
 from statistics import median
 
 from bench.common import Row, distinct_questions, p50_p99, progress, ratio
+from index.config import IndexSettings
 from tests.fake_discord import FakeDiscord
 from tests.processes import bot_env, start_bot
 
@@ -139,13 +140,14 @@ def startup_and_e2e(
             asyncio.run(run_bot(sources_dir, cache_dir, backend, asked if i == 0 else [], workdir))
             for i in range(starts)
         ]
-    progress(f"bot process: {starts} cold starts (empty index cache), torch")
+    default = IndexSettings().backend if IndexSettings().backend in backends else backends[0]
+    progress(f"bot process: {starts} cold starts (empty cache: build and export), {default}")
     cold = [
-        asyncio.run(run_bot(sources_dir, workdir / f"cold-cache-{i}", "torch", [], workdir))
+        asyncio.run(run_bot(sources_dir, workdir / f"cold-cache-{i}", default, [], workdir))
         for i in range(starts)
     ]
-    progress(f"bot process: cached start in {guilds} servers, torch")
-    many = asyncio.run(run_bot(sources_dir, cache_dir, "torch", [], workdir, guilds - 1))
+    progress(f"bot process: cached start in {guilds} servers, {default}")
+    many = asyncio.run(run_bot(sources_dir, cache_dir, default, [], workdir, guilds - 1))
     cold_s = median(r.ready_seconds for r in cold)
     cold_mb = median(r.rss_mb for r in cold)
     rows = [
@@ -154,7 +156,7 @@ def startup_and_e2e(
             f"process start, index cached (median of {starts}); memory",
             f"{median(r.ready_seconds for r in group):.1f} s; "
             f"{median(r.rss_mb for r in group):.0f} MB RSS",
-            f"cold build (torch) {cold_s:.1f} s; {cold_mb:.0f} MB",
+            f"cold start ({default}) {cold_s:.1f} s; {cold_mb:.0f} MB",
             ratio(median(r.ready_seconds for r in group), cold_s),
             "",
         )
@@ -171,12 +173,12 @@ def startup_and_e2e(
         )
         for backend, group in runs.items()
     ]
-    one = runs["torch"]
+    one = runs[default]
     one_s = median(r.all_guilds_seconds for r in one)
     one_mb = median(r.rss_mb for r in one)
     rows.append(
         Row(
-            f"{guilds} servers (10 channels, 5 roles) on one shard (torch)",
+            f"{guilds} servers (10 channels, 5 roles) on one shard ({default})",
             "start to on_ready; memory after",
             f"{many.all_guilds_seconds:.1f} s; {many.rss_mb:.0f} MB",
             f"1 server: {one_s:.1f} s; {one_mb:.0f} MB",

@@ -29,18 +29,28 @@ from index.embedding import Encoder  # noqa: E402
 log = logging.getLogger(__name__)
 
 SECTIONS = ("latency", "concurrency", "quality", "bot", "build", "faiss")
+BACKENDS = ("onnx", "torch", "onnx-int8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
     parser.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
-    parser.add_argument("--no-onnx", action="store_true", help="measure the torch backend only")
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="query backends to measure, comma-separated (default: onnx,torch,onnx-int8)",
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
     unknown = only - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {SECTIONS}")
+    backends = list(dict.fromkeys(args.backends.split(",")))
+    if set(backends) - set(BACKENDS):
+        parser.error(f"unknown backend in {args.backends!r}; choose from {', '.join(BACKENDS)}")
+    if "torch" not in backends:
+        backends.append("torch")  # the reference every ratio is taken against
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     sizes = {
@@ -66,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=settings.index.encode_batch_size,
             progress_bar_min_texts=10**9,
         )
-        retrievers = retrieval.make_retrievers(encoder, workdir, onnx=not args.no_onnx)
+        retrievers = retrieval.make_retrievers(encoder, workdir, backends)
         if "latency" in only:
             rows += retrieval.latency(retrievers, sizes["repeats"])
         if "concurrency" in only:
@@ -78,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += bot_process.startup_and_e2e(
                 torch.sources_dir,
                 torch.cache_dir,
-                list(retrievers),
+                [b for b in backends if b != "onnx-int8"],  # int8 starts as float32 does
                 sizes["e2e"],
                 sizes["guilds"],
                 workdir,

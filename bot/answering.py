@@ -1,9 +1,11 @@
 """Answering off the event loop, with concurrent questions micro-batched into one forward pass.
 
 Every cog and the console ask through `Answerer.ask`. Questions that arrive within
-`max_wait` of each other (up to `max_batch`) are encoded together by `Retriever.search_many` in
+`max_wait` of each other (up to `max_batch`) are answered together by `Retriever.search_many` in
 a worker thread, so the gateway heartbeat never waits for the model and a burst of questions
-costs little more than one.
+costs little more than one. A burst is answered in chunks of similar length, one forward pass
+each, the shortest first (`Retriever.search_chunks`): the model pads each chunk only to its own
+longest question, and each chunk's answers go out while the next one is being encoded.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class Answerer:
         self.retriever = retriever
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self.batches = 0  # for benchmarks: how many forward passes served the questions
+        self.batches = 0  # for tests and benchmarks: forward passes (chunks) answered so far
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retrieval")
@@ -55,13 +57,6 @@ class Answerer:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Pending(text, k, source, future))
         return await future
-
-    async def _search_in_thread(
-        self, texts: list[str], k: int | None, source: str | None
-    ) -> list[Answer]:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self.retriever.search_many, texts, k, source
-        )
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -89,18 +84,44 @@ class Answerer:
         groups: dict[tuple[int | None, str | None], list[_Pending]] = defaultdict(list)
         for item in batch:
             groups[(item.k, item.source)].append(item)
+        loop = asyncio.get_running_loop()
         for (k, source), items in groups.items():
-            self.batches += 1
             try:
-                answers = await self._search_in_thread([i.text for i in items], k, source)
-            except Exception as exc:  # noqa: BLE001 - handed to every caller of this batch
+                await loop.run_in_executor(
+                    self._executor, self._answer_group, loop, items, k, source
+                )
+            except asyncio.CancelledError:  # closing: nobody will answer these now
                 for item in items:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
-                continue
-            for item, answer in zip(items, answers, strict=True):
-                if not item.future.done():
-                    item.future.set_result(answer)
+                    item.future.cancel()
+                raise
+            except RuntimeError as exc:  # the thread is already shut down
+                self._fail(items, exc)
+
+    def _answer_group(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        items: list[_Pending],
+        k: int | None,
+        source: str | None,
+    ) -> None:
+        """In the retrieval thread: hand each chunk's answers to the loop as soon as it is done."""
+        try:
+            for rows, answers in self.retriever.search_chunks([i.text for i in items], k, source):
+                loop.call_soon_threadsafe(self._deliver, [items[row] for row in rows], answers)
+        except Exception as exc:  # noqa: BLE001 - handed to every caller still waiting
+            loop.call_soon_threadsafe(self._fail, items, exc)
+
+    def _deliver(self, items: list[_Pending], answers: list[Answer]) -> None:
+        self.batches += 1
+        for item, answer in zip(items, answers, strict=True):
+            if not item.future.done():
+                item.future.set_result(answer)
+
+    @staticmethod
+    def _fail(items: list[_Pending], exc: Exception) -> None:
+        for item in items:
+            if not item.future.done():
+                item.future.set_exception(exc)
 
     async def close(self) -> None:
         """Stop the worker and the thread; questions still queued get CancelledError."""

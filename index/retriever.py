@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index.config import IndexSettings
@@ -199,9 +200,27 @@ class Retriever:
         source: str | None = None,
         method: Method = "hybrid",
     ) -> list[Answer]:
-        """Like `search` for several queries, encoded in one forward pass.
+        """Like `search` for several queries, encoded together (a few forward passes).
 
         Every query is validated first, so one bad question raises before any work is done.
+        """
+        by_row: dict[int, Answer] = {}
+        for rows, chunk in self.search_chunks(queries, k=k, source=source, method=method):
+            by_row.update(zip(rows, chunk, strict=True))
+        return [by_row[row] for row in range(len(queries))]
+
+    def search_chunks(
+        self,
+        queries: list[str],
+        k: int | None = None,
+        source: str | None = None,
+        method: Method = "hybrid",
+    ) -> Iterator[tuple[list[int], list[Answer]]]:
+        """`search_many` one forward pass at a time, shortest questions first.
+
+        Yields (positions in `queries`, their answers) per chunk, so a caller can hand out the
+        first answers while later chunks are still being encoded. Validation happens here, before
+        the first chunk: a bad question or source raises at the call.
         """
         data = self.data  # one snapshot for the whole batch, even if a reload swaps it meanwhile
         k = k or self.settings.k
@@ -210,8 +229,21 @@ class Retriever:
         if source is not None and source not in data.source_rows:
             self.source(source)  # raises with the list of known ids
         texts = [clean_query(q, self.settings.max_query_chars) for q in queries]
-        vectors = self.query_encoder.encode(texts)
-        return [
-            score(data, Query(text, vector, tokenize(text)), self.settings, k, source, method)
-            for text, vector in zip(texts, vectors, strict=True)
-        ]
+        return self._chunks(data, texts, k, source, method)
+
+    def _chunks(
+        self, data: IndexData, texts: list[str], k: int, source: str | None, method: Method
+    ) -> Iterator[tuple[list[int], list[Answer]]]:
+        encoder = self.query_encoder
+        for rows in encoder.question_chunks(texts):
+            chunk = [texts[row] for row in rows]
+            vectors = encoder.encode_questions(chunk)
+            yield (
+                rows,
+                [
+                    score(
+                        data, Query(text, vector, tokenize(text)), self.settings, k, source, method
+                    )
+                    for text, vector in zip(chunk, vectors, strict=True)
+                ],
+            )

@@ -1,4 +1,4 @@
-"""The onnx query backend: the int8 export agrees with torch, and a cached start needs no torch."""
+"""The onnx query backends: exports agree with torch, and a cached start needs no torch."""
 
 from __future__ import annotations
 
@@ -28,31 +28,62 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
-    """A cache folder holding the int8 export of the bundled model, made once for this module."""
+    """A cache folder holding both exports of the bundled model, made once for this module."""
     cache = tmp_path_factory.mktemp("onnx-cache")
-    export(encoder, export_folder(cache, encoder.name))
+    for precision in ("float32", "int8"):
+        export(encoder, export_folder(cache, encoder.name, precision), precision)
     return cache / "onnx"
 
 
-def test_onnx_vectors_match_torch_vectors(onnx_cache, encoder):
-    """The int8 ONNX export encodes like the torch reference: cosine above 0.99 on each sentence."""
-    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder)
+@pytest.mark.parametrize(("precision", "least_cosine"), [("float32", 0.9999), ("int8", 0.99)])
+def test_onnx_vectors_match_torch_vectors(onnx_cache, encoder, precision, least_cosine):
+    """Float32 ONNX encodes as the torch reference does; int8 within cosine 0.99 of it."""
+    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder, precision)
     cosines = (onnx.encode(SENTENCES) * encoder.encode(SENTENCES)).sum(axis=1)
     assert onnx.dimension == encoder.dimension == 384
-    assert cosines.min() > 0.99, cosines
+    assert cosines.min() > least_cosine, cosines
 
 
-def test_a_question_gets_the_same_vector_whoever_else_asks(onnx_cache, encoder):
-    """A question's vector does not depend on the other questions encoded with it."""
-    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder)
+def test_an_int8_question_gets_the_same_vector_whoever_else_asks(onnx_cache, encoder):
+    """Int8 vectors do not depend on the other questions encoded with them (no shared scales)."""
+    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "int8")
     alone = onnx.encode([SENTENCES[0]])
     together = onnx.encode([SENTENCES[3], SENTENCES[0], "Why?"])
     assert np.array_equal(alone[0], together[1])
 
 
+def test_a_float32_burst_gets_each_question_its_own_answer(onnx_cache, encoder, retriever):
+    """Questions batched in length-sorted chunks get the vectors (and answers) they get alone."""
+    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "float32")
+    questions = [*SENTENCES, "Why?", "What do Xi and Putin want from each other, in the long run?"]
+    burst = [questions[i % len(questions)] for i in range(40)]  # several chunks, mixed lengths
+    together = onnx.encode(burst)
+    alone = np.stack([onnx.encode([q])[0] for q in burst])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert [a.hits[0].passage.id if a.hits else None for a in retriever.search_many(burst)] == [
+        a.hits[0].passage.id if a.hits else None for a in (retriever.search(q) for q in burst)
+    ]
+
+
+def test_a_second_cache_folder_copies_the_export_instead_of_redoing_it(
+    onnx_cache, encoder, tmp_path, monkeypatch
+):
+    """Another index (a second cache folder) reuses the export this process already checked."""
+    first = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "float32")
+
+    def no_export(*args: object) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr("index.onnx_backend.export", no_export)
+    second = OnnxEncoder.from_cache(tmp_path / "other-cache", encoder, "float32")
+    assert second.folder != first.folder and second.folder.is_relative_to(tmp_path)
+    assert np.array_equal(second.encode(SENTENCES), first.encode(SENTENCES))
+
+
 def test_cached_onnx_start_loads_no_torch_and_encodes_nothing(onnx_cache, make_settings, encoder):
-    """With the index and the export cached, an onnx start embeds nothing and never imports torch."""
-    settings = make_settings(backend="onnx")
+    """With the index and the export cached, the default start embeds nothing, imports no torch."""
+    settings = make_settings()
+    assert settings.backend == "onnx"
     shutil.copytree(onnx_cache, settings.cache_dir / "onnx")
     first = Retriever(settings, encoder=encoder)  # builds the index with the torch reference
     assert first.last_report.rebuilt
@@ -70,7 +101,7 @@ def test_cached_onnx_start_loads_no_torch_and_encodes_nothing(onnx_cache, make_s
         "from index.config import IndexSettings\n"
         "from index.retriever import Retriever\n"
         f"r = Retriever(IndexSettings(sources_dir={str(settings.sources_dir)!r}, "
-        f"cache_dir={str(settings.cache_dir)!r}, backend='onnx'))\n"
+        f"cache_dir={str(settings.cache_dir)!r}))\n"
         f"print(r.search({question!r}).hits[0].passage.id, 'torch' in sys.modules)\n"
     )
     done = subprocess.run(
