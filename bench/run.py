@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     sizes = {
         "repeats": 60 if args.quick else 200,
-        "rounds": 2 if args.quick else 5,
+        "rounds": 2 if args.quick else 10,
         "e2e": 20 if args.quick else 200,
         "guilds": 100 if args.quick else 1000,
         "paragraphs": 300 if args.quick else 10_000,

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.config import BUNDLED_MODEL, IndexSettings
-from index.errors import ModelLoadError
+from index.errors import ExportUnsupportedError, ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,14 @@ def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
     and "onnx-int8" its int8 one, each made once and kept in `<cache_dir>/onnx/` (see
     index/onnx_backend.py).
     """
-    if settings.backend == "torch":
-        reference.load()
-        return reference
-    from index.onnx_backend import OnnxEncoder
+    if settings.backend != "torch":
+        from index.onnx_backend import OnnxEncoder
 
-    precision = "int8" if settings.backend == "onnx-int8" else "float32"
-    return OnnxEncoder.from_cache(settings.cache_dir, reference, precision)
+        precision = "int8" if settings.backend == "onnx-int8" else "float32"
+        try:
+            return OnnxEncoder.from_cache(settings.cache_dir, reference, precision)
+        except ExportUnsupportedError as exc:
+            # Any sentence-transformers model must work: torch encodes what ONNX cannot.
+            log.warning("%s; questions are encoded by torch instead", exc)
+    reference.load()
+    return reference

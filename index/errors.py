@@ -30,3 +30,7 @@ class IndexCorruptError(QuotebotError):
 
 class ModelLoadError(QuotebotError):
     """The embedding model cannot be loaded."""
+
+
+class ExportUnsupportedError(ModelLoadError):
+    """The model cannot be exported to ONNX as this project does it (torch can still encode)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -10,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.config import PROJECT_ROOT
-from index.embedding import Encoder
+from index.config import BUNDLED_MODEL, PROJECT_ROOT
+from index.embedding import Encoder, resolve_model_path
 from index.retriever import Retriever
 
 pytest.importorskip("onnxruntime")
@@ -114,3 +115,31 @@ def test_cached_onnx_start_loads_no_torch_and_encodes_nothing(onnx_cache, make_s
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [expected, "False"]
+
+
+def test_a_damaged_export_is_made_again(onnx_cache, encoder, tmp_path, caplog):
+    """A truncated model file in the cache costs one warning and a new export, not a crash."""
+    good = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "float32")
+    cache = tmp_path / "cache"
+    shutil.copytree(good.folder, export_folder(cache, encoder.name, "float32"))
+    damaged = export_folder(cache, encoder.name, "float32") / "model.onnx"
+    damaged.write_bytes(damaged.read_bytes()[:1000])
+
+    again = OnnxEncoder.from_cache(cache, encoder, "float32")
+    assert np.allclose(again.encode(SENTENCES), good.encode(SENTENCES), atol=1e-6)
+    assert "exporting it again" in caplog.text
+
+
+def test_a_model_onnx_cannot_take_is_encoded_by_torch(make_settings, tmp_path, caplog):
+    """Any sentence-transformers model works: one the export cannot take (CLS pooling here) is
+    encoded by torch, with a warning that says so."""
+    model = tmp_path / "cls-model"
+    shutil.copytree(resolve_model_path(BUNDLED_MODEL), model)
+    pooling = json.loads((model / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_cls_token=True, pooling_mode_mean_tokens=False)
+    (model / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+
+    retriever = Retriever(make_settings(model=str(model)))
+    assert isinstance(retriever.query_encoder, Encoder)
+    assert retriever.search("Which country supplies Russia with drones?").hits
+    assert "questions are encoded by torch instead" in caplog.text
