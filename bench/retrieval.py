@@ -175,6 +175,39 @@ def concurrency(retrievers: dict[str, Retriever], bot: BotSettings, rounds: int)
     return rows
 
 
+def chunk_sizes(retrievers: dict[str, Retriever], bot: BotSettings, rounds: int) -> list[Row]:
+    """A burst of 64 through `Answerer.ask` with each question chunk size: why the defaults."""
+    rows = []
+    qs = distinct_questions(64)
+    for backend in ("onnx", "torch"):
+        retriever = retrievers.get(backend)
+        if retriever is None:
+            continue
+        encoder = retriever.query_encoder
+        chosen = encoder.question_chunk
+        progress(f"chunks: 64 questions at once, chunks of 8-64, {backend}")
+        medians = {}
+        try:
+            for size in (8, 16, 32, 64):
+                encoder.question_chunk = size
+                k = retriever.settings.k * bot.max_pages
+                _, wall, _ = asyncio.run(_gathered(retriever, bot, qs, k, rounds))
+                medians[size] = float(np.median(wall)) * 1000
+        finally:
+            encoder.question_chunk = chosen
+        rows.append(
+            Row(
+                f"question chunk size ({backend})",
+                "64 at once: median burst by chunk",
+                ", ".join(f"{size}: {ms:.0f} ms" for size, ms in medians.items()),
+                f"configured chunk {chosen}",
+                ratio(medians[64], min(medians.values())) + " (one pass / best)",
+                "",
+            )
+        )
+    return rows
+
+
 async def _gathered(
     retriever: Retriever, bot: BotSettings, qs: list[str], k: int, rounds: int
 ) -> tuple[list[float], list[float], int]:

@@ -28,7 +28,7 @@ from index.embedding import Encoder  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("latency", "concurrency", "quality", "bot", "build", "faiss")
+SECTIONS = ("latency", "concurrency", "chunks", "quality", "bot", "build", "faiss")
 BACKENDS = ("onnx", "torch", "onnx-int8")
 
 
@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += retrieval.latency(retrievers, sizes["repeats"])
         if "concurrency" in only:
             rows += retrieval.concurrency(retrievers, settings.bot, sizes["rounds"])
+        if "chunks" in only:
+            rows += retrieval.chunk_sizes(retrievers, settings.bot, sizes["rounds"] // 2)
         if "quality" in only:
             rows += retrieval.quality(retrievers)
         if "bot" in only:
