@@ -1,4 +1,4 @@
-"""Answering off the event loop, with concurrent questions micro-batched into one forward pass.
+"""Answering off the event loop, with concurrent questions micro-batched into few forward passes.
 
 Every cog and the console ask through `Answerer.ask`. Questions that arrive within
 `max_wait` of each other (up to `max_batch`) are answered together by `Retriever.search_many` in

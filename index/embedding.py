@@ -50,8 +50,8 @@ class Encoder:
     One lock serialises forward passes: torch already uses every core for one batch, and two
     concurrent batches would only fight over them. Questions go through in passes of
     `question_chunk`: torch pays ~8 ms a call, so its best chunk is larger than onnxruntime's
-    (64 questions: 176 ms in chunks of 32, 194 ms in 16, 217 ms in one pass; bench/README.md). `texts_encoded` counts work, for tests and
-    benchmarks that check nothing was re-embedded.
+    (64 questions: 176 ms in chunks of 32, 194 ms in 16, 217 ms in one pass; bench/README.md).
+    `texts_encoded` counts work, for tests and benchmarks that check nothing was re-embedded.
     """
 
     def __init__(
