@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -141,14 +142,16 @@ class Encoder:
             self.texts_encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_questions(self, texts: list[str]) -> np.ndarray:
-        """Like `encode`, in forward passes of `question_chunk` questions at most."""
-        return self.encode(texts, batch_size=self.question_chunk)
+    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]:
+        """Vectors for `texts` one forward pass at a time, by token count, shortest first.
 
-    def question_chunks(self, texts: list[str]) -> list[list[int]]:
-        """How `encode_questions` would cut `texts` into forward passes, by token count."""
+        Yields (rows of `texts`, their vectors) per pass of `question_chunk` texts at most.
+        """
+        if not texts:
+            return
         lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
-        return chunk_by_length(lengths, self.question_chunk)
+        for rows in chunk_by_length(lengths, self.question_chunk):
+            yield rows, self.encode([texts[row] for row in rows], batch_size=self.question_chunk)
 
 
 class QueryEncoder(Protocol):
@@ -161,9 +164,7 @@ class QueryEncoder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def encode_questions(self, texts: list[str]) -> np.ndarray: ...
-
-    def question_chunks(self, texts: list[str]) -> list[list[int]]: ...
+    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]: ...
 
 
 def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:

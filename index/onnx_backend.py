@@ -156,27 +156,27 @@ class OnnxEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`, shape (len(texts), dimension), each of unit length."""
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        if not texts:
-            return vectors
-        encodings = self._tokenizer.encode_batch(texts)
-        if self.precision == "int8":
-            chunks = [[row] for row in range(len(texts))]
-        else:
-            chunks = chunk_by_length([len(e.ids) for e in encodings], self.question_chunk)
-        with self._lock:
-            for rows in chunks:
-                vectors[rows] = self._forward([encodings[row] for row in rows])
-            self.texts_encoded += len(texts)
+        for rows, chunk in self.encode_chunks(texts):
+            vectors[rows] = chunk
         return vectors
 
-    def encode_questions(self, texts: list[str]) -> np.ndarray:
-        """The same as `encode`: float32 already runs in length-sorted chunks of questions."""
-        return self.encode(texts)
+    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]:
+        """Vectors for `texts` one forward pass at a time, by token count, shortest first.
 
-    def question_chunks(self, texts: list[str]) -> list[list[int]]:
-        """How `encode` cuts `texts` into forward passes, by token count (int8: any grouping)."""
-        lengths = [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
-        return chunk_by_length(lengths, self.question_chunk)
+        Yields (rows of `texts`, their vectors) per chunk of `question_chunk` texts at most;
+        int8 runs each text of a chunk alone (see module docs).
+        """
+        if not texts:
+            return
+        encodings = self._tokenizer.encode_batch(texts)
+        for rows in chunk_by_length([len(e.ids) for e in encodings], self.question_chunk):
+            with self._lock:
+                if self.precision == "int8":
+                    vectors = np.concatenate([self._forward([encodings[row]]) for row in rows])
+                else:
+                    vectors = self._forward([encodings[row] for row in rows])
+                self.texts_encoded += len(rows)
+            yield rows, vectors
 
     def _forward(self, encodings: list[Any]) -> np.ndarray:
         """One forward pass over `encodings`, right-padded to the longest of them."""

@@ -234,16 +234,9 @@ class Retriever:
     def _chunks(
         self, data: IndexData, texts: list[str], k: int, source: str | None, method: Method
     ) -> Iterator[tuple[list[int], list[Answer]]]:
-        encoder = self.query_encoder
-        for rows in encoder.question_chunks(texts):
-            chunk = [texts[row] for row in rows]
-            vectors = encoder.encode_questions(chunk)
-            yield (
-                rows,
-                [
-                    score(
-                        data, Query(text, vector, tokenize(text)), self.settings, k, source, method
-                    )
-                    for text, vector in zip(chunk, vectors, strict=True)
-                ],
-            )
+        for rows, vectors in self.query_encoder.encode_chunks(texts):
+            answers = []
+            for row, vector in zip(rows, vectors, strict=True):
+                query = Query(texts[row], vector, tokenize(texts[row]))
+                answers.append(score(data, query, self.settings, k, source, method))
+            yield rows, answers
