@@ -175,7 +175,7 @@ class Database:
                 .where(Vote.answer_id == answer_id)
                 .group_by(Vote.value)
             )
-            counts = dict(rows.tuples().all())
+            counts = dict(rows.all())
         return counts.get(1, 0), counts.get(-1, 0)
 
     # -- per-server settings ---------------------------------------------------------------------
@@ -213,7 +213,7 @@ class Database:
                 rows = await session.execute(
                     select(AnswerChannel.guild_id, AnswerChannel.channel_id)
                 )
-                self._answer_channels = {(g, c) for g, c in rows.tuples().all()}
+                self._answer_channels = {(g, c) for g, c in rows.all()}
         return self._answer_channels
 
     async def add_answer_channel(self, guild_id: int, channel_id: int, user_id: int) -> bool:
@@ -257,16 +257,12 @@ class Database:
         since = now - timedelta(days=days)
         async with self._sessions() as session:
             answers = (
-                (
-                    await session.execute(
-                        select(
-                            AnswerRecord.created_at, AnswerRecord.abstained, AnswerRecord.question
-                        ).where(AnswerRecord.guild_id == guild_id, AnswerRecord.created_at >= since)
-                    )
+                await session.execute(
+                    select(
+                        AnswerRecord.created_at, AnswerRecord.abstained, AnswerRecord.question
+                    ).where(AnswerRecord.guild_id == guild_id, AnswerRecord.created_at >= since)
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
             votes = dict(
                 (
                     await session.execute(
@@ -275,9 +271,7 @@ class Database:
                         .where(AnswerRecord.guild_id == guild_id, AnswerRecord.created_at >= since)
                         .group_by(Vote.value)
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
         first_day = (now - timedelta(days=days - 1)).date()
         per_day = {first_day + timedelta(days=i): [0, 0] for i in range(days)}

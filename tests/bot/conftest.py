@@ -16,11 +16,14 @@ from index.retriever import Retriever
 from tests.fake_discord import FakeDiscord, running_bot
 
 TIMEOUT = 30.0
+# Every test bot's database lives under this folder, removed when the test run ends.
+_DATABASES = tempfile.TemporaryDirectory(prefix="quotebot-test-databases-")
 
 
 def make_bot_settings(retriever: Retriever, **bot: Any) -> Settings:
     """Settings for a test bot: fast guild start-up, a fresh database, the shared index."""
-    bot.setdefault("database_url", f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/quotebot.db")
+    folder = tempfile.mkdtemp(dir=_DATABASES.name)
+    bot.setdefault("database_url", f"sqlite+aiosqlite:///{folder}/quotebot.db")
     return Settings(
         discord_token="fake-bot-token",
         bot=BotSettings(guild_ready_timeout=0.05, **bot),

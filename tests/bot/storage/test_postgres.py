@@ -1,7 +1,7 @@
 """The same storage on PostgreSQL (asyncpg), for deployments with several bot processes.
 
 Runs when QUOTEBOT_TEST_POSTGRES_URL names a server whose user may create databases; `.ci/run`
-starts one with `.ci/postgres`.
+starts one with `.ci/postgres start` (and stops it after).
 """
 
 from __future__ import annotations
