@@ -25,6 +25,7 @@ from bench import bot_process, retrieval, scale  # noqa: E402
 from bench.common import Row, machine, print_table, progress  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from index.embedding import Encoder  # noqa: E402
+from index.logs import configure_logging  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown backend in {args.backends!r}; choose from {', '.join(BACKENDS)}")
     if "torch" not in backends:
         backends.append("torch")  # the reference every ratio is taken against
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
+    configure_logging(None, verbose=False, default="WARNING")
     sizes = {
         "repeats": 60 if args.quick else 200,
         "rounds": 2 if args.quick else 10,

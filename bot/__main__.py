@@ -17,6 +17,7 @@ from bot.console import run_console
 from bot.endpoints import apply_endpoint_overrides
 from bot.settings import Settings, load_settings
 from index.errors import QuotebotError
+from index.logs import LogSettings, configure_logging
 from index.retriever import Retriever
 
 log = logging.getLogger("bot")
@@ -36,12 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(verbose: bool) -> None:
-    """One place for logging: our loggers at INFO (or DEBUG), discord.py's HTTP chatter quieter."""
-    discord.utils.setup_logging(level=logging.DEBUG if verbose else logging.INFO, root=True)
-    logging.getLogger("discord.http").setLevel(logging.WARNING)
-    for noisy in ("sentence_transformers", "faiss", "bm25s", "httpx", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def setup_logging(settings: LogSettings | None, verbose: bool) -> None:
+    """Our loggers at INFO by default; a service's lines carry the time."""
+    configure_logging(
+        settings,
+        verbose=verbose,
+        default="INFO",
+        text_formatter=logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"),
+    )
 
 
 @contextlib.asynccontextmanager
@@ -100,9 +103,11 @@ async def run_discord(settings: Settings, retriever: Retriever) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m bot` and the `quotebot` script."""
     args = _parser().parse_args(argv)
-    configure_logging(args.verbose)
     try:
+        # Set up before the config is read (its errors are logged), then again as it says.
+        setup_logging(None, args.verbose)
         settings = load_settings(args.config)
+        setup_logging(settings.log, args.verbose)
         console = args.console or settings.discord_token is None
         if settings.discord_token is None:
             log.info("no DISCORD_TOKEN set: opening the console instead of connecting to Discord")

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator,
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.config import PROJECT_ROOT, IndexSettings, config_path_or_default, read_settings
+from index.logs import LogSettings
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
     dev_guild_id: int | None = None
     bot: BotSettings = BotSettings()
     index: IndexSettings = IndexSettings()
+    log: LogSettings = LogSettings()
 
 
 def load_settings(config_path: Path | None = None) -> Settings:

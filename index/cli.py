@@ -13,6 +13,7 @@ from index.config import IndexSettings, load_index_settings
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
 from index.fetch import add_source
+from index.logs import configure_logging
 from index.models import Answer
 from index.retriever import Retriever
 from index.search import METHODS
@@ -163,7 +164,7 @@ def cmd_add(args: argparse.Namespace, settings: IndexSettings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
     parser.add_argument("--config", type=Path, help="TOML config (default config/quotebot.toml)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("build", help="load or (re)build the index and say what was built")
@@ -202,12 +203,11 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Run one command; domain errors become one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
     try:
-        settings = load_index_settings(args.config)
+        # Set up before the config is read (its errors are logged), then again as it says.
+        configure_logging(None, verbose=args.verbose, default="WARNING")
+        settings, log_settings = load_index_settings(args.config)
+        configure_logging(log_settings, verbose=args.verbose, default="WARNING")
         return COMMANDS[args.command](args, settings)
     except QuotebotError as exc:
         print(f"error: {exc}", file=sys.stderr)

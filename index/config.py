@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from index.errors import QuotebotError
+from index.logs import LogSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +88,7 @@ class _IndexOnlySettings(BaseSettings):
     )
 
     index: IndexSettings = IndexSettings()
+    log: LogSettings = LogSettings()
 
 
 def read_settings(settings_cls: type[SettingsT], path: Path) -> SettingsT:
@@ -123,9 +125,10 @@ def config_path_or_default(config_path: Path | None) -> Path:
     return config_path or default_config_path()
 
 
-def load_index_settings(config_path: Path | None = None) -> IndexSettings:
-    """Read `[index]` from the config file, then environment overrides."""
-    return read_settings(_IndexOnlySettings, config_path_or_default(config_path)).index
+def load_index_settings(config_path: Path | None = None) -> tuple[IndexSettings, LogSettings]:
+    """Read `[index]` and `[log]` from the config file, then environment overrides."""
+    settings = read_settings(_IndexOnlySettings, config_path_or_default(config_path))
+    return settings.index, settings.log
 
 
 def describe_validation_error(exc: ValidationError) -> str:

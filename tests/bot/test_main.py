@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -100,3 +101,25 @@ def test_environment_overrides_config(monkeypatch):
         1234,
         5,
     )
+
+
+def test_logs_follow_level_and_json_format(env, tmp_path):
+    """QUOTEBOT_LOG_FORMAT=json makes every log line a JSON object; the level comes from
+    QUOTEBOT_LOG_LEVEL or `[log] level`; libraries stay quiet; a wrong level is one line."""
+    done = bot({**env, "QUOTEBOT_LOG_FORMAT": "json"}, stdin="quit\n")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any("no DISCORD_TOKEN" in r["message"] for r in records)
+    assert all(r["logger"].startswith(("bot", "index")) for r in records), records
+
+    config = tmp_path / "quiet.toml"
+    config.write_text('[log]\nlevel = "WARNING"\n', encoding="utf-8")
+    quiet = bot(env, "--config", str(config), stdin="quit\n")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    louder = bot({**env, "QUOTEBOT_LOG_LEVEL": "info"}, "--config", str(config), stdin="quit\n")
+    assert "no DISCORD_TOKEN" in louder.stderr
+
+    wrong = bot({**env, "QUOTEBOT_LOG_LEVEL": "loud"}, stdin="quit\n")
+    assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1
+    assert "QUOTEBOT_LOG_LEVEL" in wrong.stderr and "Traceback" not in wrong.stderr

@@ -101,3 +101,10 @@ def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
         assert method in rows
     assert rows["hybrid"][4] == "4/4" and rows["hybrid"][5] == "0/16"
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_build_logs_nothing_at_the_default_level(cli_env, tmp_path):
+    """A first build at the default level prints its summary and no library chatter."""
+    built = run({**cli_env, "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "fresh")}, "build")
+    assert built.returncode == 0 and "index: added" in built.stdout
+    assert built.stderr == ""
