@@ -16,6 +16,7 @@ import discord
 from bot.console import run_console
 from bot.endpoints import apply_endpoint_overrides
 from bot.settings import Settings, load_settings
+from bot.storage.migrate import add_db_parser, run_db_command
 from index.errors import QuotebotError
 from index.logs import LogSettings, configure_logging
 from index.retriever import Retriever
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="TOML config (default config/quotebot.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_db_parser(parser.add_subparsers(dest="command", metavar="{db}"))
     return parser
 
 
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(None, args.verbose)
         settings = load_settings(args.config)
         setup_logging(settings.log, args.verbose)
+        if args.command == "db":
+            run_db_command(args, settings.bot.database_url)
+            return 0
         console = args.console or settings.discord_token is None
         if settings.discord_token is None:
             log.info("no DISCORD_TOKEN set: opening the console instead of connecting to Discord")

@@ -11,27 +11,19 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.storage.migrate import StorageError, alembic_config, prepare_sqlite_folder
 from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
-from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
-
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-class StorageError(QuotebotError):
-    """The database cannot be opened or migrated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +56,7 @@ def _now() -> datetime:
 
 
 def _upgrade(connection: Connection) -> None:
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(alembic_config(connection=connection), "head")
 
 
 class Database:
@@ -81,16 +70,7 @@ class Database:
     @classmethod
     async def open(cls, url: str) -> Database:
         """Connect, create the SQLite folder if needed, and migrate the schema to the latest."""
-        if url.startswith("sqlite") and ":///" in url:
-            path = url.split(":///", 1)[1]
-            if path and path != ":memory:":
-                try:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StorageError(
-                        f"cannot create the database folder {Path(path).parent} ({exc.strerror}): "
-                        "set bot.database_url to a writable place"
-                    ) from None
+        prepare_sqlite_folder(url)
         try:
             engine = create_async_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
