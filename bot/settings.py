@@ -1,4 +1,5 @@
-"""Bot settings: `config/quotebot.toml`, then `.env`, then `QUOTEBOT_*` environment variables.
+"""Bot settings: `config/quotebot.toml`, then `.env`, then `QUOTEBOT_*` environment variables
+(the config and `.env` in Quotebot's home folder, see index/home.py).
 
 The token is a secret: it comes only from `DISCORD_TOKEN` (environment or the git-ignored `.env`)
 and never appears in a repr, a log line or an error message.
@@ -13,7 +14,8 @@ from typing import Annotated
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.config import PROJECT_ROOT, IndexSettings, config_path_or_default, read_settings
+from index.config import IndexSettings, config_path_or_default, read_settings
+from index.home import home
 from index.logs import LogSettings
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ class BotSettings(BaseModel):
     # Buttons on an answer stop working (and are greyed out) after this many seconds.
     components_timeout: float = Field(600.0, gt=0)
     # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
-    # bot processes sharing one store. Relative SQLite paths are inside the project.
+    # bot processes sharing one store. Relative SQLite paths are inside the home folder.
     database_url: str = Field("sqlite+aiosqlite:///data/quotebot.db", validate_default=True)
 
     @field_validator("shard_ids", mode="before")
@@ -86,7 +88,7 @@ class BotSettings(BaseModel):
         if value.startswith(prefix):
             path = Path(value[len(prefix) :])
             if str(path) and str(path) != ":memory:" and not path.is_absolute():
-                return prefix + str(PROJECT_ROOT / path)
+                return prefix + str(home() / path)
         return value
 
 
@@ -96,7 +98,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="QUOTEBOT_",
         env_nested_delimiter="__",
-        env_file=PROJECT_ROOT / ".env",
         env_file_encoding="utf-8",
         extra="ignore",
     )
@@ -113,4 +114,5 @@ class Settings(BaseSettings):
 
 def load_settings(config_path: Path | None = None) -> Settings:
     """Read settings; QuotebotError with the file and field at fault when they cannot be used."""
-    return read_settings(Settings, config_path_or_default(config_path))
+    path = config_path_or_default(config_path)
+    return read_settings(Settings, path, env_file=home() / ".env")

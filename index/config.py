@@ -19,16 +19,19 @@ from pydantic_settings import (
 )
 
 from index.errors import QuotebotError
+from index.home import CONFIG_NAME, home, prepare_home
 from index.logs import LogSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+# The folder holding the `index` package: the clone in development. Tests and bench find the
+# project's files there; the running app uses its home folder instead (index/home.py).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
 
 def default_config_path() -> Path:
-    """`QUOTEBOT_CONFIG` when set, else the project's `config/quotebot.toml`."""
-    return Path(os.environ.get("QUOTEBOT_CONFIG", PROJECT_ROOT / "config" / "quotebot.toml"))
+    """`QUOTEBOT_CONFIG` when set, else `config/quotebot.toml` in Quotebot's home folder."""
+    return Path(os.environ.get("QUOTEBOT_CONFIG") or home() / CONFIG_NAME)
 
 
 class RankingWeights(BaseModel):
@@ -77,9 +80,9 @@ class IndexSettings(BaseModel):
 
     @field_validator("sources_dir", "cache_dir")
     @classmethod
-    def _anchor_to_project(cls, value: Path) -> Path:
-        # Relative paths mean "inside the project", wherever the command is run from.
-        return value if value.is_absolute() else PROJECT_ROOT / value
+    def _anchor_to_home(cls, value: Path) -> Path:
+        # Relative paths mean "inside Quotebot's home folder", wherever the command is run from.
+        return value if value.is_absolute() else home() / value
 
 
 class _IndexOnlySettings(BaseSettings):
@@ -91,8 +94,10 @@ class _IndexOnlySettings(BaseSettings):
     log: LogSettings = LogSettings()
 
 
-def read_settings(settings_cls: type[SettingsT], path: Path) -> SettingsT:
-    """Instantiate `settings_cls` from init values, the environment, `.env`, then the TOML file.
+def read_settings(
+    settings_cls: type[SettingsT], path: Path, env_file: Path | None = None
+) -> SettingsT:
+    """Instantiate `settings_cls` from init values, the environment, `env_file`, then the TOML file.
 
     Raises QuotebotError naming the file and the field at fault when the config cannot be used.
     """
@@ -111,7 +116,7 @@ def read_settings(settings_cls: type[SettingsT], path: Path) -> SettingsT:
             return (init_settings, env_settings, dotenv_settings, toml)
 
     try:
-        return _FromFile()
+        return _FromFile(_env_file=env_file)
     except ValidationError as exc:
         raise QuotebotError(f"config {path} is invalid: {describe_validation_error(exc)}") from None
     except (OSError, ValueError) as exc:
@@ -119,7 +124,11 @@ def read_settings(settings_cls: type[SettingsT], path: Path) -> SettingsT:
 
 
 def config_path_or_default(config_path: Path | None) -> Path:
-    """An explicit config must exist; the default one may be absent (built-in defaults apply)."""
+    """An explicit config must exist; the default one may be absent (built-in defaults apply).
+
+    Prepares the home folder first: a first start seeds it with the bundled article and config.
+    """
+    prepare_home()
     if config_path is not None and not config_path.is_file():
         raise QuotebotError(f"config file {config_path} does not exist: pass an existing TOML file")
     return config_path or default_config_path()

@@ -1,10 +1,12 @@
-"""Installing Quotebot on a fresh machine: the torch build `setup.sh` picks."""
+"""Installing Quotebot on a fresh machine: the torch build `setup.sh` picks, and the wheel."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from index.config import PROJECT_ROOT
@@ -45,3 +47,45 @@ def test_setup_resolves_cpu_torch_and_says_from_where(tmp_path):
     assert versions["torch"].split("+")[0] == "2.13.0"
     assert "torch index http://127.0.0.1:9/whl/cpu cannot be reached" in said
     assert "setup.sh: torch from the default index" in said
+
+
+def test_the_wheel_installed_in_a_new_venv_answers_from_any_folder(tmp_path):
+    """`pip install quotebot-*.whl` into a fresh venv, then `quotebot` run from a folder that is
+    not the project: it seeds the per-user data folder with the bundled article and config and
+    answers a question from it. (Slow: a full install, from pip's cache after setup.sh.)"""
+    tree = tmp_path / "tree"  # a clean copy: no stale build/ folder can leak into the wheel
+    shutil.copytree(
+        PROJECT_ROOT,
+        tree,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", ".cache", "build", "dist", "*.egg-info", "__pycache__", "data"
+        ),
+    )
+    build = [sys.executable, "-m", "pip", "wheel", "-qq", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*build, "-w", str(tmp_path / "dist"), str(tree)], check=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("quotebot-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-qq"]
+    constraints = ["-c", str(PROJECT_ROOT / "constraints.txt")]
+    subprocess.run([*install, *constraints, str(wheel)], check=True, timeout=1800)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    user = tmp_path / "user"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "DISCORD_"))}
+    done = subprocess.run(
+        [str(venv / "bin" / "quotebot")],
+        cwd=elsewhere,
+        env={**env, "HOME": str(user), "XDG_DATA_HOME": str(user / "data"), "PYTHONPATH": ""},
+        input="Which country supplies Russia with drones?\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "**Putin is banking on Iran for its supply of Shahed drones" in done.stdout
+    home = user / "data" / "quotebot"
+    assert f"first start in {home}" in done.stderr
+    assert (home / "sources" / "putin-needs-xi.txt").is_file()
+    assert (home / ".cache" / "quotebot").is_dir() and (home / "data" / "quotebot.db").is_file()
+    assert list(elsewhere.iterdir()) == []  # nothing written where it was started
