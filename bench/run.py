@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             sizes["latency_queries"],
             sizes["recall_queries"],
             settings.index.hnsw_m,
+            settings.index.hnsw_ef_construction,
             settings.index.hnsw_ef_search,
         )
     minutes = (time.perf_counter() - started) / 60

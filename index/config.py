@@ -64,7 +64,8 @@ class IndexSettings(BaseModel):
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_min_vectors: int = Field(20_000, ge=1)
     hnsw_m: int = Field(32, ge=4)
-    hnsw_ef_search: int = Field(128, ge=8)
+    hnsw_ef_construction: int = Field(40, ge=8)
+    hnsw_ef_search: int = Field(512, ge=8)
     k: int = Field(3, ge=1, le=25)
     max_query_chars: int = Field(500, ge=16)
     candidates: int = Field(50, ge=5)

@@ -22,6 +22,7 @@ from index.store import (
     load,
     read_manifest,
     save,
+    tune_search,
 )
 from index.tokenize import tokenize
 
@@ -119,7 +120,10 @@ class Retriever:
                     "index cache is out of date (sources, model or index type changed); rebuilding"
                 )
                 return None
-            return load(folder)
+            data = load(folder)
+            for index in (data.paragraph_index, data.sentence_index):
+                tune_search(index, self.settings)
+            return data
         except IndexCorruptError as exc:
             log.warning("index cache is corrupt (%s); rebuilding", exc)
             return None

@@ -92,12 +92,19 @@ def build_faiss(vectors: np.ndarray, settings: IndexSettings) -> faiss.Index:
     )
     if use_hnsw:
         index = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efSearch = settings.hnsw_ef_search
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
     else:
         index = faiss.IndexFlatIP(dimension)
     if len(vectors):
         index.add(vectors)
+    tune_search(index, settings)
     return index
+
+
+def tune_search(index: faiss.Index, settings: IndexSettings) -> None:
+    """Search-time parameters from the config, on a new index or one loaded from the cache."""
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = settings.hnsw_ef_search
 
 
 def build_bm25(texts: list[str]) -> bm25s.BM25:

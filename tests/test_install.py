@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from index.config import PROJECT_ROOT
 
 
@@ -49,6 +51,7 @@ def test_setup_resolves_cpu_torch_and_says_from_where(tmp_path):
     assert "setup.sh: torch from the default index" in said
 
 
+@pytest.mark.timeout(1800)
 def test_the_wheel_installed_in_a_new_venv_answers_from_any_folder(tmp_path):
     """`pip install quotebot-*.whl` into a fresh venv, then `quotebot` run from a folder that is
     not the project: it seeds the per-user data folder with the bundled article and config and
