@@ -90,5 +90,5 @@ def test_the_wheel_installed_in_a_new_venv_answers_from_any_folder(tmp_path):
     home = user / "data" / "quotebot"
     assert f"first start in {home}" in done.stderr
     assert (home / "sources" / "putin-needs-xi.txt").is_file()
-    assert (home / ".cache" / "quotebot").is_dir() and (home / "data" / "quotebot.db").is_file()
+    assert (home / ".cache" / "quotebot" / "index" / "CURRENT").is_file()
     assert list(elsewhere.iterdir()) == []  # nothing written where it was started
