@@ -59,8 +59,9 @@ class IndexSettings(BaseModel):
     cache_dir: Path = Field(Path(".cache/quotebot"), validate_default=True)
     model: str = BUNDLED_MODEL
     device: str = "cpu"
-    # Which runtime encodes questions; passages are always embedded by the torch reference.
+    # Which runtime encodes questions, and which embeds passages (torch: the reference).
     backend: Literal["torch", "onnx", "onnx-int8"] = "onnx"
+    passage_backend: Literal["onnx", "torch"] = "onnx"
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_min_vectors: int = Field(20_000, ge=1)
     hnsw_m: int = Field(32, ge=4)

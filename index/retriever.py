@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index.config import IndexSettings
-from index.encoders.torch import Encoder, QueryEncoder, query_encoder
+from index.encoders.torch import Encoder, QueryEncoder, passage_encoder, query_encoder
 from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
 from index.ingest.loaders import load_sources
 from index.models import Answer, Passage, Source
@@ -22,6 +22,7 @@ from index.search.store import (
     load,
     read_manifest,
     save,
+    sources_from_manifest,
     tune_search,
 )
 from index.search.tokenize import tokenize
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ReloadReport:
-    """What a (re)build changed, for `/reload` and `python -m index build`."""
+    """What a (re)build changed, for `/reload`, `python -m index build` and `add`."""
 
     added: tuple[str, ...]
     changed: tuple[str, ...]
@@ -39,6 +40,8 @@ class ReloadReport:
     paragraphs_added: int
     paragraphs_removed: int
     rebuilt: bool
+    texts_embedded: int = 0
+    texts_cached: int = 0
 
     @property
     def summary(self) -> str:
@@ -54,14 +57,18 @@ class ReloadReport:
             if ids
         ]
         parts.append(f"paragraphs +{self.paragraphs_added} / -{self.paragraphs_removed}")
+        parts.append(
+            f"embedded {self.texts_embedded} new texts, {self.texts_cached} from the cache"
+        )
         return "; ".join(parts)
 
 
-def diff(old: IndexData | None, new: IndexData) -> ReloadReport:
-    """Sources and paragraphs that differ between two builds."""
-    before = {s.id: s for s in old.sources} if old else {}
+def diff(old: list[Source], new: IndexData) -> ReloadReport:
+    """Sources and paragraphs that differ between the last build's sources and a new build."""
+    before = {s.id: s for s in old}
     after = {s.id: s for s in new.sources}
-    old_ids = {p.id for p in old.passages} if old else set()
+    # A passage id covers its source and text: an edited paragraph is one removed, one added.
+    old_ids = {p.id for s in old for p in s.passages}
     new_ids = {p.id for p in new.passages}
     return ReloadReport(
         added=tuple(sorted(after.keys() - before.keys())),
@@ -76,6 +83,8 @@ def diff(old: IndexData | None, new: IndexData) -> ReloadReport:
         paragraphs_added=len(new_ids - old_ids),
         paragraphs_removed=len(old_ids - new_ids),
         rebuilt=True,
+        texts_embedded=new.texts_embedded,
+        texts_cached=new.texts_cached,
     )
 
 
@@ -88,8 +97,8 @@ class Retriever:
 
     def __init__(self, settings: IndexSettings, encoder: Encoder | None = None) -> None:
         self.settings = settings
-        # Passages are embedded by the torch reference; with the onnx backend it loads only when
-        # something has to be (re)built, so a cached start never imports torch.
+        # The torch reference loads only when something needs it (the torch backend, a first
+        # ONNX export, a model ONNX cannot take), so a cached start never imports torch.
         self.encoder = encoder or Encoder(
             settings.model,
             device=settings.device,
@@ -98,18 +107,27 @@ class Retriever:
             lazy=settings.backend != "torch",
         )
         self.query_encoder: QueryEncoder = query_encoder(settings, self.encoder)
+        self._passage_encoder: QueryEncoder | None = None
         self._reload_lock = threading.Lock()
         self._data: IndexData | None = None
         self.last_report = self.reload()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def _cached(self, files: dict[str, str]) -> IndexData | None:
-        """The build on disk when it matches these files and this model; None to rebuild."""
+    @property
+    def passage_encoder(self) -> QueryEncoder:
+        """What embeds passages (index/encoders/torch.py `passage_encoder`), made on first build."""
+        if self._passage_encoder is None:
+            self._passage_encoder = passage_encoder(self.settings, self.encoder, self.query_encoder)
+        return self._passage_encoder
+
+    def _on_disk(self, files: dict[str, str]) -> tuple[IndexData | None, list[Source]]:
+        """The build on disk when it matches these files and this model, else None and the
+        sources that build had (what a rebuild reports its changes against)."""
         try:
             folder = current_build(self.settings)
             if folder is None:
-                return None
+                return None, []
             manifest = read_manifest(folder)
             if (
                 manifest.get("files") != files
@@ -119,17 +137,18 @@ class Retriever:
                 log.info(
                     "index cache is out of date (sources, model or index type changed); rebuilding"
                 )
-                return None
+                return None, sources_from_manifest(manifest)
             data = load(folder)
             for index in (data.paragraph_index, data.sentence_index):
                 tune_search(index, self.settings)
-            return data
+            return data, data.sources
         except IndexCorruptError as exc:
             log.warning("index cache is corrupt (%s); rebuilding", exc)
-            return None
+            return None, []
 
     def reload(self) -> ReloadReport:
-        """Re-read the sources folder; rebuild (re-embedding only new text) if anything changed."""
+        """Re-read the sources folder; rebuild (embedding only texts never embedded) if anything
+        changed, and report the changes against the last build, in this process or on disk."""
         with self._reload_lock:
             files = file_fingerprints(self.settings.sources_dir)
             current = self._data
@@ -139,15 +158,18 @@ class Retriever:
                 and current.model == self.encoder.name
             ):
                 return ReloadReport((), (), (), 0, 0, rebuilt=False)
-            cached = self._cached(files) if current is None else None
-            if cached is not None:
-                self._data = cached
-                log.info("index loaded from cache: %d passages", len(cached.passages))
-                return ReloadReport((), (), (), 0, 0, rebuilt=False)
+            if current is None:
+                cached, previous = self._on_disk(files)
+                if cached is not None:
+                    self._data = cached
+                    log.info("index loaded from cache: %d passages", len(cached.passages))
+                    return ReloadReport((), (), (), 0, 0, rebuilt=False)
+            else:
+                previous = current.sources
             sources = load_sources(self.settings.sources_dir)
-            data = build(sources, files, self.encoder, self.settings, previous=current)
+            data = build(sources, files, self.passage_encoder, self.settings)
             save(data, self.settings)
-            report = diff(current, data)
+            report = diff(previous, data)
             self._data = data
             log.info(
                 "index built: %d sources, %d passages (%s)",

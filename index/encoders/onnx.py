@@ -153,23 +153,26 @@ class OnnxEncoder:
     def dimension(self) -> int:
         return self._dimension
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Vectors for `texts`, shape (len(texts), dimension), each of unit length."""
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        for rows, chunk in self.encode_chunks(texts):
+        for rows, chunk in self.encode_chunks(texts, batch_size):
             vectors[rows] = chunk
         return vectors
 
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]:
+    def encode_chunks(
+        self, texts: list[str], chunk_size: int | None = None
+    ) -> Iterator[tuple[list[int], np.ndarray]]:
         """Vectors for `texts` one forward pass at a time, by token count, shortest first.
 
-        Yields (rows of `texts`, their vectors) per chunk of `question_chunk` texts at most;
-        int8 runs each text of a chunk alone (see module docs).
+        Yields (rows of `texts`, their vectors) per chunk of `chunk_size` texts at most (default
+        `question_chunk`); int8 runs each text of a chunk alone (see module docs).
         """
         if not texts:
             return
         encodings = self._tokenizer.encode_batch(texts)
-        for rows in chunk_by_length([len(e.ids) for e in encodings], self.question_chunk):
+        size = chunk_size or self.question_chunk
+        for rows in chunk_by_length([len(e.ids) for e in encodings], size):
             with self._lock:
                 if self.precision == "int8":
                     vectors = np.concatenate([self._forward([encodings[row]]) for row in rows])
@@ -210,7 +213,7 @@ class OnnxEncoder:
                 export(reference, folder, precision)
             encoder = cls(folder)
         _KNOWN_EXPORTS[folder.name] = folder
-        log.info("questions encoded by the %s ONNX export in %s", precision, folder)
+        log.info("%s ONNX export ready in %s", precision, folder)
         return encoder
 
 

@@ -142,20 +142,24 @@ class Encoder:
             self.texts_encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]:
+    def encode_chunks(
+        self, texts: list[str], chunk_size: int | None = None
+    ) -> Iterator[tuple[list[int], np.ndarray]]:
         """Vectors for `texts` one forward pass at a time, by token count, shortest first.
 
-        Yields (rows of `texts`, their vectors) per pass of `question_chunk` texts at most.
+        Yields (rows of `texts`, their vectors) per pass of `chunk_size` texts at most
+        (default `question_chunk`).
         """
         if not texts:
             return
+        size = chunk_size or self.question_chunk
         lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
-        for rows in chunk_by_length(lengths, self.question_chunk):
-            yield rows, self.encode([texts[row] for row in rows], batch_size=self.question_chunk)
+        for rows in chunk_by_length(lengths, size):
+            yield rows, self.encode([texts[row] for row in rows], batch_size=size)
 
 
 class QueryEncoder(Protocol):
-    """What `Retriever.search_many` needs to turn questions into vectors."""
+    """What `Retriever.search_many` needs to turn questions into vectors, and a build passages."""
 
     name: str
     texts_encoded: int
@@ -164,7 +168,9 @@ class QueryEncoder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]: ...
+    def encode_chunks(
+        self, texts: list[str], chunk_size: int | None = None
+    ) -> Iterator[tuple[list[int], np.ndarray]]: ...
 
 
 def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
@@ -183,5 +189,27 @@ def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
         except ExportUnsupportedError as exc:
             # Any sentence-transformers model must work: torch encodes what ONNX cannot.
             log.warning("%s; questions are encoded by torch instead", exc)
+    reference.load()
+    return reference
+
+
+def passage_encoder(
+    settings: IndexSettings, reference: Encoder, questions: QueryEncoder
+) -> QueryEncoder:
+    """What embeds passages: the float32 ONNX export unless `index.passage_backend = "torch"`.
+
+    The export gives the reference's vectors (cosine 0.9999+, checked when it is made) at about
+    twice torch's passages a second on a build (bench/README.md, "build"); torch stays the
+    reference and embeds what the export cannot (a model it cannot export).
+    """
+    if settings.passage_backend == "onnx":
+        from index.encoders.onnx import OnnxEncoder
+
+        if isinstance(questions, OnnxEncoder) and questions.precision == "float32":
+            return questions  # the same export, already loaded
+        try:
+            return OnnxEncoder.from_cache(settings.cache_dir, reference, "float32")
+        except ExportUnsupportedError as exc:
+            log.warning("%s; passages are embedded by torch instead", exc)
     reference.load()
     return reference

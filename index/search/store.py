@@ -24,9 +24,11 @@ from typing import Any
 import bm25s
 import faiss
 import numpy as np
+from tqdm import tqdm
 
 from index.config import IndexSettings
-from index.encoders.torch import Encoder
+from index.encoders.cache import EmbeddingCache
+from index.encoders.torch import QueryEncoder
 from index.errors import IndexCorruptError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
@@ -62,6 +64,9 @@ class IndexData:
     sentence_owner: np.ndarray = field(init=False)  # sentence row -> paragraph row
     sentence_start: np.ndarray = field(init=False)  # paragraph row -> first sentence row
     source_rows: dict[str, tuple[int, int]] = field(init=False)  # id -> paragraph rows [a, b)
+    # What the build that made this embedded, and found in the embedding cache (0 when loaded).
+    texts_embedded: int = field(init=False, default=0)
+    texts_cached: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.passages = [p for s in self.sources for p in s.passages]
@@ -116,26 +121,20 @@ def build_bm25(texts: list[str]) -> bm25s.BM25:
 
 
 def build(
-    sources: list[Source],
-    files: dict[str, str],
-    encoder: Encoder,
-    settings: IndexSettings,
-    previous: IndexData | None = None,
+    sources: list[Source], files: dict[str, str], encoder: QueryEncoder, settings: IndexSettings
 ) -> IndexData:
-    """Embed and index `sources`, re-using the vectors of texts the previous build already had."""
+    """Embed and index `sources`; only texts the embedding cache lacks go through `encoder`."""
     paragraphs = [p.text for s in sources for p in s.passages]
     sentences = [sent for s in sources for p in s.passages for sent in p.sentences]
-    known: dict[str, np.ndarray] = {}
-    if previous is not None and previous.model == encoder.name:
-        known.update(
-            zip((p.text for p in previous.passages), previous.paragraph_vectors, strict=True)
-        )
-        prev_sentences = [sent for p in previous.passages for sent in p.sentences]
-        known.update(zip(prev_sentences, previous.sentence_vectors, strict=True))
-    missing = list(dict.fromkeys(t for t in [*paragraphs, *sentences] if t not in known))
+    texts = list(dict.fromkeys([*paragraphs, *sentences]))
+    cache = EmbeddingCache.for_model(settings.cache_dir, encoder.name, encoder.dimension)
+    known = cache.get(texts)
+    missing = [t for t in texts if t not in known]
     if missing:
-        log.info("embedding %d new texts", len(missing))
-        known.update(zip(missing, encoder.encode(missing), strict=True))
+        log.info("embedding %d new texts (%d from the cache)", len(missing), len(known))
+        vectors = _embed(encoder, missing, settings)
+        cache.put(missing, vectors)
+        known.update(zip(missing, vectors, strict=True))
 
     def stack(texts: list[str]) -> np.ndarray:
         if not texts:
@@ -143,7 +142,7 @@ def build(
         return np.ascontiguousarray(np.stack([known[t] for t in texts]), dtype=np.float32)
 
     paragraph_vectors, sentence_vectors = stack(paragraphs), stack(sentences)
-    return IndexData(
+    data = IndexData(
         sources=sources,
         files=files,
         model=encoder.name,
@@ -156,6 +155,23 @@ def build(
         paragraph_bm25=build_bm25(paragraphs),
         sentence_bm25=build_bm25(sentences),
     )
+    data.texts_embedded, data.texts_cached = len(missing), len(texts) - len(missing)
+    return data
+
+
+def _embed(encoder: QueryEncoder, texts: list[str], settings: IndexSettings) -> np.ndarray:
+    """Vectors for `texts` in length-sorted batches (little padding), with a bar on big builds."""
+    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
+    with tqdm(
+        total=len(texts),
+        desc="embedding",
+        unit="text",
+        disable=len(texts) < settings.progress_bar_min_texts,
+    ) as bar:
+        for rows, chunk in encoder.encode_chunks(texts, settings.encode_batch_size):
+            vectors[rows] = chunk
+            bar.update(len(rows))
+    return vectors
 
 
 # --- persistence -------------------------------------------------------------------------------
@@ -273,7 +289,7 @@ def _speaker(data: dict[str, Any] | None) -> Speaker | None:
     return Speaker(**data) if data else None
 
 
-def _sources_from_manifest(manifest: dict[str, Any]) -> list[Source]:
+def sources_from_manifest(manifest: dict[str, Any]) -> list[Source]:
     sources = []
     for s in manifest["sources"]:
         passages = tuple(
@@ -341,7 +357,7 @@ def load(folder: Path) -> IndexData:
         paragraph_vectors = np.load(folder / _ARRAYS[0], allow_pickle=False)
         sentence_vectors = np.load(folder / _ARRAYS[1], allow_pickle=False)
         data = IndexData(
-            sources=_sources_from_manifest(manifest),
+            sources=sources_from_manifest(manifest),
             files=dict(manifest["files"]),
             model=manifest["model"]["name"],
             dimension=int(manifest["model"]["dimension"]),

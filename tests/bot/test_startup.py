@@ -16,5 +16,6 @@ async def test_cached_start_to_ready_encodes_nothing(retriever, encoder):
     assert not cached.last_report.rebuilt
     async with connected(cached) as (_, bot):
         assert bot.is_ready()
-        assert encoder.texts_encoded == before  # passages: the torch reference
+        assert encoder.texts_encoded == before  # the torch reference
+        assert cached.passage_encoder.texts_encoded == 0  # passages: the float32 ONNX export
         assert cached.query_encoder.texts_encoded == 0  # questions: the default ONNX encoder

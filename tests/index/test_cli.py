@@ -108,3 +108,34 @@ def test_a_build_logs_nothing_at_the_default_level(cli_env, tmp_path):
     built = run({**cli_env, "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "fresh")}, "build")
     assert built.returncode == 0 and "index: added" in built.stdout
     assert built.stderr == ""
+
+
+def test_add_in_a_new_process_embeds_only_the_new_texts_and_says_what_changed(cli_env, tmp_path):
+    """Each command is a new process: after `build`, `add` of a one-paragraph file embeds just
+    that paragraph and its two sentences (the rest comes from the on-disk embedding cache), and
+    reports only the new source; removing it embeds nothing and reports only the removal."""
+    sources = tmp_path / "sources"
+    shutil.copytree(SOURCES, sources)
+    env = {
+        **cli_env,
+        "QUOTEBOT_INDEX__SOURCES_DIR": str(sources),
+        "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "cache"),
+    }
+    first = run(env, "build")
+    assert first.returncode == 0, first.stderr
+    assert "index: added: putin-needs-xi; paragraphs +18 / -0; embedded " in first.stdout
+    assert ", 0 from the cache" in first.stdout
+
+    bakery = tmp_path / "bakery.md"
+    bakery.write_text(
+        "---\ntitle: Bakery wins\npublisher: Town News\n---\n\n"
+        "The Mill Street bakery won the national bread prize. Its sourdough impressed the judges.\n",
+        encoding="utf-8",
+    )
+    added = run(env, "add", str(bakery))
+    assert added.returncode == 0, added.stderr
+    assert "index: added: bakery; paragraphs +1 / -0; embedded 3 new texts, " in added.stdout
+
+    (sources / "bakery.md").unlink()
+    removed = run(env, "build")
+    assert "index: removed: bakery; paragraphs +0 / -1; embedded 0 new texts, " in removed.stdout

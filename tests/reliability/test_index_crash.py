@@ -98,6 +98,7 @@ def test_sigkill_during_index_build_leaves_the_old_index(make_settings, encoder,
     before = encoder.texts_encoded
     restarted = Retriever(settings, encoder=encoder)
     assert not restarted.last_report.rebuilt and encoder.texts_encoded == before
+    assert restarted.passage_encoder.texts_encoded == 0
     assert restarted.search(DRONES[0]).hits[0].passage.number == 9
 
 
@@ -161,9 +162,7 @@ def test_sigkill_at_each_step_of_saving_leaves_a_whole_index(
     old_build, old_files = _state(settings)
     (settings.sources_dir / "bakery.md").write_text(BAKERY, encoding="utf-8")
     new_files = file_fingerprints(settings.sources_dir)
-    data = store.build(
-        load_sources(settings.sources_dir), new_files, encoder, settings, previous=old.data
-    )
+    data = store.build(load_sources(settings.sources_dir), new_files, old.passage_encoder, settings)
     status = _killed_while_saving(lambda: store.save(data, settings), point)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
     build, files = _state(settings)

@@ -24,6 +24,7 @@ def test_round_trip_loads_without_re_embedding(make_settings, encoder):
     before = encoder.texts_encoded
     second = _built(make_settings, encoder)
     assert encoder.texts_encoded == before  # loading embeds nothing
+    assert second.passage_encoder.texts_encoded == 0
     assert not second.last_report.rebuilt
     assert [(h.passage.id, h.score) for h in second.search(question).hits] == expected
 
@@ -49,11 +50,12 @@ def test_changed_source_rebuilds_only_what_changed(make_settings, encoder):
         article.read_text(encoding="utf-8").replace("banking on Iran", "relying on Iran"),
         encoding="utf-8",
     )
-    before = encoder.texts_encoded
+    before = retriever.passage_encoder.texts_encoded
     report = retriever.reload()
     assert report.changed == ("putin-needs-xi",)
     assert (report.paragraphs_added, report.paragraphs_removed) == (1, 1)
-    assert encoder.texts_encoded - before == 2  # the paragraph and its one changed sentence
+    # the paragraph and its one changed sentence
+    assert retriever.passage_encoder.texts_encoded - before == 2 == report.texts_embedded
     assert (
         "relying on Iran" in retriever.search("Which country supplies drones?").hits[0].passage.text
     )
