@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.encoders.torch import resolve_model_path
+from index.encoders.base import model_files
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,8 @@ def text_key(text: str) -> bytes:
 
 
 def model_key(model: str) -> str:
-    """The model's name and files, cheaply (sizes and times, no hashing of gigabytes)."""
-    digest = hashlib.sha256(model.encode("utf-8"))
-    folder = Path(resolve_model_path(model))
-    if folder.is_dir():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            stat = path.stat()
-            digest.update(f"|{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+    """The model's name and files: another model, or the same one changed, gets another file."""
+    return hashlib.sha256(f"{model}{model_files(model)}".encode()).hexdigest()[:16]
 
 
 class EmbeddingCache:
