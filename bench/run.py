@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(BACKENDS),
         help="query backends to measure, comma-separated (default: onnx,torch,onnx-int8)",
     )
+    parser.add_argument(
+        "--paragraphs", type=int, help="synthetic paragraphs of the build section (default 10 000)"
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
     unknown = only - set(SECTIONS)
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": 2 if args.quick else 10,
         "e2e": 20 if args.quick else 200,
         "guilds": 100 if args.quick else 1000,
-        "paragraphs": 300 if args.quick else 10_000,
+        "paragraphs": args.paragraphs or (300 if args.quick else 10_000),
         "vectors": 100_000 if args.quick else 1_000_000,
         "latency_queries": 30 if args.quick else 100,
         "recall_queries": 100 if args.quick else 200,

@@ -67,7 +67,7 @@ def cmd_build(args: argparse.Namespace, settings: IndexSettings) -> int:
     print(
         f"{len(data.sources)} source(s), {len(data.passages)} paragraphs, "
         f"{len(data.sentence_owner)} sentences; model {data.model} ({data.dimension} dims), "
-        f"questions encoded by {settings.backend}; FAISS {type(data.paragraph_index).__name__}; "
+        f"questions encoded by {settings.backend}, passages by {settings.passage_backend}; FAISS {type(data.paragraph_index).__name__}; "
         f"cache {settings.cache_dir}"
     )
     return 0
