@@ -1,5 +1,6 @@
 """Encoders: texts to L2-normalised vectors.
 
-Passages are always embedded by the sentence-transformers model on torch (the reference);
-questions by the backend `index.backend` names, torch itself or an ONNX export of it.
+Questions are encoded by the backend `index.backend` names, passages by `index.passage_backend`:
+the sentence-transformers model on torch (the reference) or an ONNX export of it (backends.py).
+Vectors already computed are kept on disk by model and text (cache.py).
 """

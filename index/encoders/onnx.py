@@ -1,4 +1,5 @@
-"""Questions encoded by onnxruntime from an ONNX export of the reference model, float32 or int8.
+"""Texts encoded by onnxruntime from an ONNX export of the reference model, float32 or int8:
+questions (`index.backend`), and passages in float32 (`index.passage_backend`).
 
 Why a custom backend rather than sentence-transformers' own ONNX support: that one still imports
 torch (seconds) to encode, while this one needs only onnxruntime and tokenizers, so a start that
@@ -11,8 +12,8 @@ Pooling runs in numpy exactly as sentence-transformers' mean pooling: the sum of
 embeddings under the attention mask divided by the number of tokens (at least 1e-9), then L2
 normalisation (norm at least 1e-12).
 
-Float32 questions are encoded in batches, sorted by length and cut into chunks of
-`question_chunk` so that little of a batch is padding: masked padding changes a vector by float
+Float32 texts are encoded in batches, sorted by length and cut into chunks (`question_chunk`
+for questions, `index.encode_batch_size` for passages) so that little of a batch is padding: masked padding changes a vector by float
 rounding only (1e-7), as in sentence-transformers' own batches. Int8 questions run one at a time:
 dynamic quantisation scales activations per tensor, so in a batch a question's vector (and maybe
 its answer) would depend on who else asked at the same moment.

@@ -9,6 +9,7 @@ project's `alembic.ini` leaves it unset, and the URL is read from the bot's sett
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -16,15 +17,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.storage.models import Base
 
-OPTIONS = {
-    "target_metadata": Base.metadata,
-    "render_as_batch": True,  # SQLite can only alter tables by copying them
-    "compare_type": True,
-}
+
+def _configure(**where: Any) -> None:
+    """Our migrations' options, on a connection or (offline, `--sql`) a URL."""
+    context.configure(
+        target_metadata=Base.metadata,
+        render_as_batch=True,  # SQLite can only alter tables by copying them
+        compare_type=True,
+        **where,
+    )
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, **OPTIONS)
+    _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -51,7 +56,7 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 elif context.is_offline_mode():
-    context.configure(url=_configured_url(), literal_binds=True, **OPTIONS)
+    _configure(url=_configured_url(), literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 else:

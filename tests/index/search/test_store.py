@@ -142,3 +142,13 @@ def test_faiss_index_type_by_size_or_config(make_settings, encoder, overrides, k
     )
     reloaded = _built(make_settings, encoder, **overrides)  # survives the round trip
     assert type(reloaded.data.paragraph_index).__name__ == kind
+
+
+def test_a_cached_hnsw_index_searches_as_configured(make_settings, encoder):
+    """efSearch is a search-time setting: a cached HNSW index takes the configured value."""
+    built = _built(make_settings, encoder, faiss_index="hnsw", hnsw_ef_search=64)
+    assert built.data.paragraph_index.hnsw.efSearch == 64
+    cached = _built(make_settings, encoder, faiss_index="hnsw", hnsw_ef_search=300)
+    assert not cached.last_report.rebuilt
+    assert cached.data.paragraph_index.hnsw.efSearch == 300
+    assert cached.data.sentence_index.hnsw.efSearch == 300
