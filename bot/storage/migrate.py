@@ -43,7 +43,7 @@ def alembic_config(
     return config
 
 
-def add_db_parser(subcommands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_db_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`db` and its commands, under the bot's own command line."""
     db = subcommands.add_parser("db", help="database migrations (Alembic) on bot.database_url")
     actions = db.add_subparsers(dest="db_command", required=True)
