@@ -349,7 +349,7 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
         Row(
             f"index build, {n} synthetic paragraphs",
             "ONNX vs torch vectors, min cosine",
-            f"{agreement:.6f}",
+            f"{agreement:.7f}",
             "every paragraph and sentence vector",
             "",
             ">= 0.9999",

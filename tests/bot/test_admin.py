@@ -172,7 +172,8 @@ async def test_reload_picks_up_a_new_source_without_restart(tmp_path, encoder):
             encoding="utf-8",
         )
         reply = await admin(fake, "reload")
-        assert "added: bakery" in reply["content"] and "paragraphs +1" in reply["content"]
+        # Exactly what changed: the new source, its one paragraph, its one text embedded.
+        assert "added: bakery; paragraphs +1 / -0; embedded 1 new texts" in reply["content"]
         answer = await ask(fake, "Which bakery won the bread prize?")
         assert "Mill Street bakery" in answer["embeds"][0]["description"]
         again = await admin(fake, "reload")
