@@ -255,9 +255,12 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    # Older builds, and what a killed build left: its staging folder or a `.CURRENT.*.tmp`.
     for old in root.iterdir():
         if old.is_dir() and old.name != build_id:
             shutil.rmtree(old, ignore_errors=True)
+        elif old.name.startswith(f".{CURRENT}.") and old.name.endswith(".tmp"):
+            old.unlink(missing_ok=True)
     log.info("index saved to %s", final)
     return final
 
