@@ -288,23 +288,26 @@ def source_files(directory: Path) -> list[Path]:
 
 
 def load_sources(directory: Path) -> list[Source]:
-    """Every source in a folder, the first of each id; an empty folder is an error with its fix."""
-    sources: list[Source] = []
-    seen: dict[str, Path] = {}
-    for path in source_files(directory):
-        source = load_source(path)
-        if source.id in seen:
-            # A file dropped in by hand must not take every other source offline with it.
+    """Every source in a folder, in file-name order; an empty folder is an error with its fix.
+
+    When two files give the same id, the one that was there first (older modification time)
+    keeps it and the other is skipped with a warning: a file dropped in by hand must not take
+    every other source offline with it.
+    """
+    loaded = [(path, load_source(path)) for path in source_files(directory)]
+    owner: dict[str, Path] = {}
+    for path, source in sorted(loaded, key=lambda item: (item[0].stat().st_mtime_ns, item[0])):
+        if source.id in owner:
             log.warning(
                 "skipped %s: %s already has the id %r; rename one or set a different id in "
                 "its metadata",
                 path,
-                seen[source.id].name,
+                owner[source.id].name,
                 source.id,
             )
-            continue
-        seen[source.id] = path
-        sources.append(source)
+        else:
+            owner[source.id] = path
+    sources = [source for path, source in loaded if owner[source.id] == path]
     if not sources:
         raise SourceLoadError(f"no sources in {directory}: add a .txt, .md or .html article there")
     log.debug("loaded %d sources from %s", len(sources), directory)
