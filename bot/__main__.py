@@ -16,6 +16,7 @@ import discord
 
 from bot.console import run_console
 from bot.endpoints import apply_endpoint_overrides
+from bot.log_masking import mask_in_logs
 from bot.settings import BotSettings, Settings, load_settings
 from bot.storage import Database
 from bot.storage.database import DatabaseCorruptError
@@ -112,6 +113,7 @@ async def run_discord(settings: Settings, retriever: Retriever) -> int:
     from bot.bot import Quotebot
 
     assert settings.discord_token is not None
+    mask_in_logs(settings.discord_token.get_secret_value())
     apply_endpoint_overrides()  # test-only: unset in production (see bot/endpoints.py)
     # Opened (and checked) before connecting: a damaged database is found now, not at the first
     # answer.
@@ -167,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         settings = load_settings(args.config)
+        if settings.discord_token is not None:
+            mask_in_logs(settings.discord_token.get_secret_value())
         console = args.console or settings.discord_token is None
         if settings.discord_token is None:
             log.info("no DISCORD_TOKEN set: opening the console instead of connecting to Discord")
