@@ -15,6 +15,7 @@ import discord
 
 from bot.questions.extract import question_from_message
 from bot.storage.database import StatsSummary
+from index.ingest.loaders import normalise_url
 from index.ingest.text import collapse_spaces, strip_invisible
 from index.models import Answer, Hit, Passage, Source
 
@@ -68,15 +69,35 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + ELLIPSIS
 
 
+# Discord's `<...>` markup: user/role/channel mentions, slash commands, custom emoji, timestamps
+# and guild navigation, whatever the length of the id (discord.py's escape_mentions only defuses
+# 17-20 digit ids). A zero-width space after the `<` leaves the text as it reads.
+_ANGLE_MARKUP = re.compile(r"<(?=[@#:/]|a:|t:|id:)", re.IGNORECASE)
+
+
 def escape(text: str) -> str:
-    """Text that shows as written: markdown escaped, mentions defused, invisible characters gone."""
+    """Text that shows as written: markdown escaped, mentions and other Discord markup defused,
+    invisible characters gone."""
     text = collapse_spaces(strip_invisible(text))
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    return _ANGLE_MARKUP.sub("<\u200b", text)
 
 
 def escape_user_text(text: str, limit: int = 200) -> str:
-    """A user's words echoed back: shortened first (so no escape is cut in half), then escaped."""
-    return escape(shorten(collapse_spaces(strip_invisible(text)), limit))
+    """Words a user or a source wrote, shown as written and at most `limit` characters once
+    escaped: shortened first (so no escape is cut in half), then escaped, shorter if need be."""
+    text = collapse_spaces(strip_invisible(text))
+    budget = limit
+    while True:
+        escaped = escape(shorten(text, budget))
+        if len(escaped) <= limit or budget <= 1:
+            return escaped[:limit]
+        budget = max(1, budget * limit // len(escaped) - 1)
+
+
+def link_url(url: str | None) -> str | None:
+    """A URL safe inside `[text](url)`: http(s), percent-encoded; None when it is not one."""
+    return normalise_url(url)
 
 
 def plain(text: str, limit: int) -> str:
@@ -133,13 +154,15 @@ def citation(passage: Passage, source: Source | None) -> str:
     if source and source.publisher:
         text += f" — {source.publisher}"
     text = escape(text)
-    if source and source.url:
-        return f"[{text.replace(']', '')}]({source.url})"
+    url = link_url(source.url) if source else None
+    if url:
+        # The link text may hold no bracket: one would end it early and start a second link.
+        return f"[{text.replace('[', '').replace(']', '')}]({url})"
     return text
 
 
 def speaker_line(passage: Passage) -> str | None:
-    return f"— {escape(passage.speaker.label)}" if passage.speaker else None
+    return f"— {escape_user_text(passage.speaker.label, 300)}" if passage.speaker else None
 
 
 def full_paragraph_pointer(passage: Passage) -> str:
@@ -244,9 +267,9 @@ def _other_field(hit: Hit, sources: Mapping[str, Source], max_chars: int) -> tup
     source = sources.get(hit.passage.source_id)
     name = f"Also ¶{hit.passage.number}"
     if hit.passage.speaker:
-        name += f" · {hit.passage.speaker.name}"
+        name += f" · {escape_user_text(hit.passage.speaker.name, 100)}"
     if source and len(sources) > 1:
-        name += f" · {source.title}"
+        name += f" · {escape_user_text(source.title, 120)}"
     quote, _ = quote_passage(hit.passage, hit.highlight_indices[:1], max_chars)
     # Only the highlight sentence(s) of a further hit, unbolded: the field is the summary.
     quote = quote.replace("**", "")
@@ -308,8 +331,8 @@ def render_sources_page(
     chunk = sources[(page - 1) * per_page : page * per_page]
     fields = tuple(
         (
-            shorten(s.title, FIELD_NAME_LIMIT),
-            f"`{s.id}` · {escape(s.publisher or 'unknown publisher')} · "
+            escape_user_text(s.title, FIELD_NAME_LIMIT),
+            f"`{s.id}` · {escape_user_text(s.publisher or 'unknown publisher', 300)} · "
             f"{s.paragraph_count} paragraphs · built {built_at[:10]}",
         )
         for s in chunk
@@ -332,10 +355,10 @@ def render_source(source: Source, preview_chars: int = 600) -> View:
         ("Date", source.date),
     ):
         if value:
-            fields.append((label, escape(value)))
+            fields.append((label, escape_user_text(value, FIELD_VALUE_LIMIT)))
     return View(
-        title=shorten(source.title, TITLE_LIMIT),
-        url=source.url,
+        title=escape_user_text(source.title, TITLE_LIMIT),
+        url=link_url(source.url),
         description=_blockquote(escape(shorten(opening, preview_chars))),
         fields=tuple(fields),
     )

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 # Bump when cleaning, splitting or attribution changes, so built indexes are rebuilt.
-INGEST_VERSION = "1"
+INGEST_VERSION = "2"
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 _META_KEYS = ("id", "title", "publisher", "url", "author", "date")
 _SLUG = re.compile(r"[^a-z0-9]+")

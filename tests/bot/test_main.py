@@ -148,3 +148,19 @@ def test_start_up_failures_are_one_line_and_an_exit_code(env, tmp_path, case, co
     assert "Traceback" not in done.stderr, done.stderr
     errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and says in errors[0], done.stderr
+
+
+def test_console_survives_bytes_that_are_not_utf8(env):
+    """A line of invalid UTF-8 on stdin is read with the bad bytes replaced: answered, and the
+    console goes on to the next line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--console"],
+        env={**env, "PYTHONIOENCODING": "utf-8"},
+        input=b"\xff\xfe\xc3 Which country supplies Russia with drones?\n\x80\x81\nWho is David Dalton?\nquit\n",
+        capture_output=True,
+        timeout=300,
+    )
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0 and "Traceback" not in stderr, stderr
+    out = done.stdout.decode("utf-8")
+    assert "Putin is banking on Iran" in out and "Dalton" in out
