@@ -13,17 +13,17 @@ import asyncio
 import ipaddress
 import logging
 import os
-import shutil
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import aiohttp
+import tomli_w
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from index import _atomic
 from index.config import IndexSettings
 from index.errors import SourceLoadError
 from index.ingest.loaders import (
@@ -225,8 +225,7 @@ def _install(
 ) -> AddedSource:
     """Load a candidate from a staging folder; only a loadable source with an id of its own is
     renamed into place, and only onto names nothing else uses."""
-    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".incoming-"))
-    try:
+    with _atomic.staging_folder(folder, ".incoming-") as staging:
         candidate = staging / name.name
         candidate.write_bytes(content)
         if sidecar:
@@ -241,8 +240,6 @@ def _install(
             os.replace(candidate.with_suffix(".toml"), name.with_suffix(".toml"))
         os.replace(candidate, name)
         return AddedSource(name, source)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _read_sidecar(path: Path) -> str:
@@ -264,9 +261,8 @@ def add_source(target: str, settings: IndexSettings) -> AddedSource | None:
         final_url, content, suffix = _fetch(target, settings)
         parsed = urlparse(final_url)
         stem = slugify(Path(parsed.path).stem or parsed.hostname or "page")
-        # Percent-encoded, so the URL holds no quote or backslash to escape in TOML.
         url = normalise_url(final_url)
-        sidecar = f'url = "{url}"\n' if url else None
+        sidecar = tomli_w.dumps({"url": url}) if url else None
     else:
         path = Path(target).expanduser()
         if not path.is_file():

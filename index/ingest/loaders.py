@@ -83,8 +83,9 @@ def check_is_text(text: str, origin: str) -> None:
         )
 
 
-# Characters that could end a markdown link or break a URL out of `<...>` or a code span.
-_URL_UNSAFE = "".join(chr(c) for c in range(0x21)) + "\x7f ()[]<>\"'`\\{}|^"
+# Characters that could end a markdown link or break a URL out of `<...>` or a code span (an
+# apostrophe cannot, and stays as written).
+_URL_UNSAFE = "".join(chr(c) for c in range(0x21)) + '\x7f ()[]<>"`\\{}|^'
 
 
 def normalise_url(url: str | None) -> str | None:

@@ -100,18 +100,14 @@ async def test_a_batch_that_fails_is_answered_one_by_one(retriever, monkeypatch,
     """Whatever makes retrieval raise for one question, only its asker gets the error: the batch
     it joined is answered question by question."""
     poison = "What does the poison question break?"
-    search_chunks, search_many = retriever.search_chunks, retriever.search_many
+    answer_chunks = retriever.answer_chunks
 
-    def breaks_on_poison(method):
-        def wrapped(queries, *args, **kwargs):
-            if poison in queries:
-                raise RuntimeError("the tokenizer could not take that")
-            return method(queries, *args, **kwargs)
+    def breaks_on_poison(texts, *args, **kwargs):
+        if poison in texts:
+            raise RuntimeError("the tokenizer could not take that")
+        return answer_chunks(texts, *args, **kwargs)
 
-        return wrapped
-
-    monkeypatch.setattr(retriever, "search_chunks", breaks_on_poison(search_chunks))
-    monkeypatch.setattr(retriever, "search_many", breaks_on_poison(search_many))
+    monkeypatch.setattr(retriever, "answer_chunks", breaks_on_poison)
     burst = [QUESTIONS[i % len(QUESTIONS)] for i in range(19)] + [poison]
     answerer = Answerer(retriever, max_batch=64, max_wait=0.05)
     try:
@@ -121,4 +117,4 @@ async def test_a_batch_that_fails_is_answered_one_by_one(retriever, monkeypatch,
     assert isinstance(results[-1], RuntimeError)
     for question, result in zip(burst[:-1], results, strict=False):
         assert not isinstance(result, BaseException), result
-        assert top(result) == top(search_many([question])[0])
+        assert top(result) == top(retriever.search(question))
