@@ -33,7 +33,7 @@ EXIT_DATABASE = 5
 EXIT_UNREACHABLE = 6
 EXIT_GATEWAY = 7
 # Errors that mean "Discord cannot be reached from here", not "Discord said no".
-NETWORK_ERRORS = (OSError, aiohttp.ClientError, asyncio.TimeoutError, discord.DiscordServerError)
+NETWORK_ERRORS = (OSError, aiohttp.ClientError, TimeoutError, discord.DiscordServerError)
 
 
 class DiscordUnreachableError(QuotebotError):
@@ -87,24 +87,35 @@ async def closed_by_signals(bot: discord.Client) -> AsyncIterator[None]:
         await asyncio.gather(*closing)
 
 
-async def _login(bot: discord.Client, token: str, settings: BotSettings) -> None:
-    """Log in, retrying with a doubling wait while Discord cannot be reached (a network blip or
-    an outage at start should not need a person to restart the bot)."""
+async def _wait_for_discord(settings: BotSettings) -> None:
+    """Until Discord's API answers at all, retry with a doubling wait (a network blip or an outage
+    at start should not need a person to restart the bot); then one error with what to check.
+
+    A plain request to the API root, without the token: discord.py's login opens a new HTTP
+    session each time it is called, so it is called once, when Discord is known to be there.
+    """
     delay = settings.connect_backoff_seconds
+    url = f"{discord.http.Route.BASE}/gateway"
+    timeout = aiohttp.ClientTimeout(total=10)
     for attempt in range(1, settings.connect_attempts + 1):
         try:
-            await bot.login(token)
-            return
-        except NETWORK_ERRORS as exc:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url) as response,
+            ):
+                if response.status < 500:
+                    return
+                reason = f"HTTP {response.status}"
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            if attempt == settings.connect_attempts or bot.user is not None:
-                raise DiscordUnreachableError(
-                    f"cannot reach Discord after {attempt} attempt(s) ({reason}): check this "
-                    "machine's network, DNS and firewall (discord.com, port 443), then start again"
-                ) from None
-            log.warning("cannot reach Discord (%s); trying again in %g s", reason, delay)
-            await asyncio.sleep(delay)
-            delay *= 2
+        if attempt == settings.connect_attempts:
+            raise DiscordUnreachableError(
+                f"cannot reach Discord after {attempt} attempt(s) ({reason}): check this "
+                "machine's network, DNS and firewall (discord.com, port 443), then start again"
+            )
+        log.warning("cannot reach Discord (%s); trying again in %g s", reason, delay)
+        await asyncio.sleep(delay)
+        delay *= 2
 
 
 async def run_discord(settings: Settings, retriever: Retriever) -> int:
@@ -121,8 +132,8 @@ async def run_discord(settings: Settings, retriever: Retriever) -> int:
     bot = Quotebot(settings, retriever, database=database)
     async with bot, closed_by_signals(bot):
         try:
-            await _login(bot, settings.discord_token.get_secret_value(), settings.bot)
-            await bot.connect()
+            await _wait_for_discord(settings.bot)
+            await bot.start(settings.discord_token.get_secret_value())
         except discord.LoginFailure:
             log.error(
                 "Discord rejected DISCORD_TOKEN (401): copy the bot token again from the Developer Portal"
