@@ -72,12 +72,11 @@ def citation(passage: Passage, source: Source | None) -> str:
     text = f"¶{passage.number} · {title}"
     if source and source.publisher:
         text += f" — {source.publisher}"
-    text = escape(text)
     url = link_url(source.url) if source else None
     if url:
         # The link text may hold no bracket: one would end it early and start a second link.
-        return f"[{text.replace('[', '').replace(']', '')}]({url})"
-    return text
+        return f"[{escape(text.replace('[', '').replace(']', ''))}]({url})"
+    return escape(text)
 
 
 def speaker_line(passage: Passage) -> str | None:

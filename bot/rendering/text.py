@@ -69,10 +69,20 @@ def shorten(text: str, limit: int) -> str:
 _ANGLE_MARKUP = re.compile(r"<(?=[@#:/]|a:|t:|id:)", re.IGNORECASE)
 
 
+# An opening bracket after an even number of backslashes (none included) still opens a link.
+_OPEN_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)\[")
+
+
 def escape(text: str) -> str:
     """Text that shows as written: markdown escaped, mentions and other Discord markup defused,
-    invisible characters gone."""
-    text = escape_mentions(escape_markdown(collapse_spaces(strip_invisible(text))))
+    invisible characters gone.
+
+    Backslashes are doubled first (so text cannot un-escape what follows), and every `[` is
+    escaped after discord.py's escaping, which defuses only the first of several masked links on
+    a line.
+    """
+    text = collapse_spaces(strip_invisible(text)).replace("\\", "\\\\")
+    text = _OPEN_BRACKET.sub(r"\1\\[", escape_mentions(escape_markdown(text)))
     return _ANGLE_MARKUP.sub("<\u200b", text)
 
 
