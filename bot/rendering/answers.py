@@ -46,7 +46,7 @@ def quote_passage(passage: Passage, highlight: Sequence[int], max_chars: int) ->
     if size(start, end) > max_chars:
         # One sentence alone is too long: cut it at a word, keeping the bold markers balanced.
         sentence = sentences[first]
-        text = escape(shorten(sentence, max_chars - 8))
+        text = escape_user_text(sentence, max_chars - 8)  # escaping can double it
         body = f"**{text}**" if first in marked else text
         return blockquote(body), True
     while True:
@@ -75,8 +75,8 @@ def citation(passage: Passage, source: Source | None) -> str:
     url = link_url(source.url) if source else None
     if url:
         # The link text may hold no bracket: one would end it early and start a second link.
-        return f"[{escape(text.replace('[', '').replace(']', ''))}]({url})"
-    return escape(text)
+        return f"[{escape_user_text(text.replace('[', '').replace(']', ''), 300)}]({url})"
+    return escape_user_text(text, 300)
 
 
 def speaker_line(passage: Passage) -> str | None:

@@ -65,12 +65,11 @@ def render_source(source: Source, preview_chars: int = 600) -> Card:
 
 def render_passage(passage: Passage, source: Source | None) -> Card:
     """One paragraph verbatim, with its speaker and citation."""
-    quote, _ = quote_passage(passage, (), DESCRIPTION_LIMIT - 400)
-    lines = [quote]
-    if (who := speaker_line(passage)) is not None:
-        lines.append(who)
-    lines.append(citation(passage, source))
-    return Card(description="\n".join(lines))
+    tail = [line for line in (speaker_line(passage), citation(passage, source)) if line]
+    # The quote gets what the speaker and citation lines leave of the description.
+    budget = DESCRIPTION_LIMIT - sum(len(line) + 1 for line in tail)
+    quote, _ = quote_passage(passage, (), budget)
+    return Card(description="\n".join([quote, *tail]))
 
 
 HELP_TEXT = (

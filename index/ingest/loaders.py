@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
 import tomllib
@@ -84,20 +85,30 @@ def check_is_text(text: str, origin: str) -> None:
 
 
 # Characters that could end a markdown link or break a URL out of `<...>` or a code span (an
-# apostrophe cannot, and stays as written).
-_URL_UNSAFE = "".join(chr(c) for c in range(0x21)) + '\x7f ()[]<>"`\\{}|^'
+# apostrophe cannot, and stays as written); `@` too, so no `@everyone` is ever spelled out.
+# A citation links in the embed's description: a URL longer than this would crowd out the quote.
+MAX_URL_CHARS = 1000
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", re.IGNORECASE)
+_URL_UNSAFE = "".join(chr(c) for c in range(0x21)) + '\x7f ()[]<>"`\\{}|^@'
 
 
 def normalise_url(url: str | None) -> str | None:
     """An http(s) URL with every character markdown could act on percent-encoded; else None."""
     if not url:
         return None
-    parsed = urlsplit(url.strip())
+    try:
+        parsed = urlsplit(url.strip())
+    except ValueError:  # "Invalid IPv6 URL": an unclosed `[`
+        parsed = urlsplit("")
     if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
         log.warning("ignored source URL %r: only http:// and https:// URLs are linked", url)
         return None
     try:
         host = parsed.hostname.encode("idna").decode("ascii")
+        if ":" in host:
+            host = f"[{ipaddress.IPv6Address(host)}]"
+        elif not _HOST.fullmatch(host):
+            raise ValueError(host)
         port = f":{parsed.port}" if parsed.port else ""
     except (UnicodeError, ValueError):
         log.warning("ignored source URL %r: its host or port is not valid", url)
@@ -108,7 +119,7 @@ def normalise_url(url: str | None) -> str | None:
             quote(ch, safe="") if ch in _URL_UNSAFE or not ch.isascii() else ch for ch in part
         )
 
-    return urlunsplit(
+    normalised = urlunsplit(
         (
             parsed.scheme.lower(),
             host + port,
@@ -117,6 +128,10 @@ def normalise_url(url: str | None) -> str | None:
             encode(parsed.fragment),
         )
     )
+    if len(normalised) > MAX_URL_CHARS:
+        log.warning("ignored source URL %r: over %d characters once encoded", url, MAX_URL_CHARS)
+        return None
+    return normalised
 
 
 def _digest(raw: bytes, meta_raw: bytes) -> str:
