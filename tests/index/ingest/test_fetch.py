@@ -29,10 +29,37 @@ DATA = Path(__file__).parent / "data"
 PAGE = (DATA / "page.html").read_text(encoding="utf-8")
 
 
+class _Server:
+    """An aiohttp app on a given loopback address; counts the requests it answers."""
+
+    def __init__(self, host: str, port: int, routes: list[web.RouteDef]) -> None:
+        self.host, self.port, self.hits = host, port, 0
+        app = web.Application(middlewares=[self._count])
+        app.add_routes(routes)
+        self._runner = web.AppRunner(app)
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, host, port)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    @web.middleware
+    async def _count(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.hits += 1
+        return await handler(request)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     """A small web server on 127.0.0.1 with an article, an image, a huge page and a redirect."""
-    app = web.Application()
 
     async def article(request: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")
@@ -67,7 +94,9 @@ def site() -> Iterator[str]:
         await asyncio.sleep(5)
         return web.Response(text=PAGE, content_type="text/html")
 
-    app.add_routes(
+    server = _Server(
+        "127.0.0.1",
+        0,
         [
             web.get("/news/volcano-wakes-up", article),
             web.get("/news/o'brien's-volcano", article),
@@ -81,21 +110,10 @@ def site() -> Iterator[str]:
             web.get("/slow", slow),
             web.get("/a{tail:.*}", article),
             web.get("/elsewhere/{name}", article),
-        ]
+        ],
     )
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=5)
-    loop.run_until_complete(runner.cleanup())
-    loop.close()
+    yield f"http://127.0.0.1:{server.port}"
+    server.close()
 
 
 def settings(tmp_path: Path, **overrides: object) -> IndexSettings:
@@ -205,34 +223,6 @@ def test_addresses_that_are_not_global_are_refused_before_connecting(tmp_path, u
     """Only globally routable addresses may be fetched: the check is `is_global`, not `is_private`."""
     with pytest.raises(SourceLoadError, match="private, loopback or reserved"):
         fetch._check_url(url, allow_private=False)
-
-
-class _Server:
-    """An aiohttp app on a given loopback address; counts the requests it answers."""
-
-    def __init__(self, host: str, port: int, routes: list[web.RouteDef]) -> None:
-        self.host, self.port, self.hits = host, port, 0
-        app = web.Application(middlewares=[self._count])
-        app.add_routes(routes)
-        self._runner = web.AppRunner(app)
-        self._loop = asyncio.new_event_loop()
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, host, port)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-
-    @web.middleware
-    async def _count(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        self.hits += 1
-        return await handler(request)
-
-    def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.run_until_complete(self._runner.cleanup())
-        self._loop.close()
 
 
 @pytest.fixture
