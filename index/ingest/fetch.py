@@ -262,7 +262,7 @@ def add_source(target: str, settings: IndexSettings) -> AddedSource | None:
         parsed = urlparse(final_url)
         stem = slugify(Path(parsed.path).stem or parsed.hostname or "page")
         url = normalise_url(final_url)
-        sidecar = tomli_w.dumps({"url": url}) if url else None
+        sidecar: str | None = tomli_w.dumps({"url": url}) if url else None
     else:
         path = Path(target).expanduser()
         if not path.is_file():
