@@ -1,8 +1,11 @@
 """`python -m index add`: bring a file or a web page into the sources folder, safely.
 
-A URL must be http(s), must not point at a private or loopback address (unless
-`index.allow_private_urls`), must answer with a text content type within the size cap and the
-timeout. Whatever comes in is loaded (cleaned, parsed) before it is moved into the folder, so a
+A URL must be http(s) and reach only globally routable addresses (unless
+`index.allow_private_urls`): the check runs in aiohttp's resolver, on the very addresses it then
+connects to, for every request of a redirect chain, so a name cannot answer one address to the
+check and another to the connection. It must answer with a text content type, within the size cap
+and the timeout, with a body that is text. A new file never takes another source's name, sidecar
+or id. Whatever comes in is loaded (cleaned, parsed) before it is moved into the folder, so a
 file that cannot be a source never lands there; the move is a rename, so the folder never holds
 half a file.
 """
@@ -67,9 +70,9 @@ def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _refusal(url: str, host: str, ip: object) -> str:
+def _refusal(host: str, ip: object) -> str:
     return (
-        f"{url}: {host} is a private, loopback or reserved address ({ip}); set "
+        f"{host} is a private, loopback or reserved address ({ip}); set "
         "index.allow_private_urls = true to allow it"
     )
 
@@ -91,7 +94,7 @@ def _check_url(url: str, allow_private: bool) -> None:
     except ValueError:
         return  # a name: checked by the resolver, at connect time, on every connection
     if not allow_private and not is_public(ip):
-        raise SourceLoadError(_refusal(url, host, ip))
+        raise SourceLoadError(f"{url}: {_refusal(host, ip)}")
 
 
 class PublicOnlyResolver(AbstractResolver):
@@ -111,7 +114,7 @@ class PublicOnlyResolver(AbstractResolver):
         for result in results:
             ip = ipaddress.ip_address(result["host"].split("%")[0])
             if not is_public(ip):
-                raise PrivateAddressError(_refusal(host, host, ip))
+                raise PrivateAddressError(_refusal(host, ip))
         return results
 
     async def close(self) -> None:
