@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,6 +16,23 @@ from index.config import BUNDLED_MODEL, IndexSettings
 from index.errors import ExportUnsupportedError, ModelLoadError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTokens:
+    """A question's token vectors (special tokens dropped) with their character spans and ids,
+    for late interaction and for telling which words of the question the article lacks."""
+
+    vectors: np.ndarray  # (tokens, dim) float32, each row of unit length
+    spans: np.ndarray  # (tokens, 2): start and end in the question text
+    ids: np.ndarray  # the tokenizer's ids (lower ids are more common pieces)
+    vocabulary_size: int
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32), so inner products are cosines."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
 def chunk_by_length(lengths: list[int], size: int) -> list[list[int]]:
@@ -142,16 +160,72 @@ class Encoder:
             self.texts_encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]:
-        """Vectors for `texts` one forward pass at a time, by token count, shortest first.
+    def encode_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Unit-length token vectors of each text and their token ids, special tokens dropped:
+        what late interaction compares a question's tokens with (the model's output before
+        pooling)."""
+        if not texts:
+            return []
+        model = self.model
+        special = set(model.tokenizer.all_special_ids)
+        with self._lock:
+            outputs = model.encode(
+                texts,
+                output_value="token_embeddings",
+                batch_size=self.batch_size,
+                convert_to_numpy=False,
+                show_progress_bar=len(texts) >= self.progress_bar_min_texts,
+            )
+        ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+        found = []
+        for tokens, text_ids in zip(outputs, ids, strict=True):
+            keep = np.array([i not in special for i in text_ids], dtype=bool)
+            found.append((unit_rows(tokens.float().cpu().numpy()[keep]), np.array(text_ids)[keep]))
+        return found
 
-        Yields (rows of `texts`, their vectors) per pass of `question_chunk` texts at most.
+    def encode_chunks(
+        self, texts: list[str]
+    ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]:
+        """Vectors and token vectors for `texts` one forward pass at a time, by token count,
+        shortest first.
+
+        Yields (rows of `texts`, their vectors, their tokens) per pass of `question_chunk` texts
+        at most.
         """
         if not texts:
             return
-        lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
+        model = self.model
+        tokenizer = model.tokenizer
+        encoded = tokenizer(
+            texts,
+            truncation=True,
+            max_length=model.max_seq_length,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+        )
+        lengths = [len(ids) for ids in encoded["input_ids"]]
         for rows in chunk_by_length(lengths, self.question_chunk):
-            yield rows, self.encode([texts[row] for row in rows], batch_size=self.question_chunk)
+            with self._lock:
+                outputs = model.encode(
+                    [texts[row] for row in rows],
+                    output_value=None,
+                    batch_size=self.question_chunk,
+                    normalize_embeddings=True,
+                )
+                self.texts_encoded += len(rows)
+            vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
+            tokens = []
+            for row, output in zip(rows, outputs, strict=True):
+                keep = ~np.array(encoded["special_tokens_mask"][row], dtype=bool)
+                tokens.append(
+                    QueryTokens(
+                        vectors=unit_rows(output["token_embeddings"].float().cpu().numpy()[keep]),
+                        spans=np.array(encoded["offset_mapping"][row], dtype=np.int64)[keep],
+                        ids=np.array(encoded["input_ids"][row], dtype=np.int64)[keep],
+                        vocabulary_size=len(tokenizer),
+                    )
+                )
+            yield rows, np.ascontiguousarray(vectors, dtype=np.float32), tokens
 
 
 class QueryEncoder(Protocol):
@@ -164,7 +238,9 @@ class QueryEncoder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]: ...
+    def encode_chunks(
+        self, texts: list[str]
+    ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]: ...
 
 
 def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:

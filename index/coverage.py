@@ -1,0 +1,198 @@
+"""How much of a question the article covers: `full`, `partial` or `none`.
+
+`none` (abstain) comes from a logistic model of how well the candidates match at all
+(MATCH_FEATURES): off-topic questions match nothing closely, as a whole or token by token, and
+few of their words are in the article.
+
+`partial` means on topic, but something asked is not there:
+- the question asks for a number, a date or a duration and the best paragraph gives none;
+- a content word of the question has nothing close in the article: its stem is in no paragraph,
+  its spelling is not near any word of the best candidates (so typos still match) and its token
+  vectors are not near theirs (so "goodbye" finds "farewell"). A logistic model over those and
+  how rare the word is to the model's tokenizer (TERM_FEATURES; rare words are the telling ones:
+  names, things) says which missing words matter, so a casual "guy" the article words
+  differently is not flagged.
+
+The weights and thresholds come from `python -m index train` (grouped cross-validation).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.embedding import QueryTokens
+from index.features import (
+    FEATURES,
+    content_words,
+    gives_number,
+    number_asked,
+    trigrams,
+    words,
+)
+from index.models import Coverage
+from index.tokenize import tokenize
+
+if TYPE_CHECKING:
+    from index.store import IndexData
+    from index.weights import Weights
+
+# Per content word of the question: what the missing-term model reads.
+TERM_FEATURES: tuple[str, ...] = ("spelling", "closeness", "rarity", "pieces", "capitalised")
+# Per question: what the off-topic model reads (the best value among the candidates).
+MATCH_FEATURES: tuple[str, ...] = (
+    "paragraph_cosine",
+    "sentence_cosine",
+    "late_interaction",
+    "sentence_bm25",
+    "words_found",
+)
+# Missing words are looked for among this many of the best candidates: bounded work per question.
+TERM_CANDIDATES = 10
+# Spelt at least this close (Dice of character trigrams), a word counts as the article's.
+SAME_SPELLING = 0.7
+NO_MATCH = "Nothing in the article is close enough to the question."
+_NUMBER_REASONS = {
+    "quantity": "The article doesn't give a number for that.",
+    "date": "The article doesn't give a date for that.",
+    "duration": "The article doesn't say for how long.",
+}
+_WORD_SPAN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One content word of the question and how close the article comes to it."""
+
+    word: str  # folded
+    text: str  # as the user wrote it, for the message
+    in_vocabulary: bool  # its stem occurs in the article
+    features: tuple[float, ...]  # TERM_FEATURES
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The coverage of one answer, and what decided it."""
+
+    coverage: Coverage
+    missing: tuple[str, ...]  # question words the article lacks (as typed)
+    reason: str  # one sentence for the user; empty when coverage is full
+    evidence: float  # how well the best candidates match, compared with `threshold`
+    threshold: float
+
+
+def _dice(word: str, other: str) -> float:
+    a, b = trigrams(word), trigrams(other)
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) -> list[Term]:
+    """The question's content words, each with the TERM_FEATURES of its best match among the
+    paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read)."""
+    rows = top[:TERM_CANDIDATES]
+    nearby_words = frozenset(w for row in rows.tolist() for w in words(data.passages[row].text))
+    nearby_tokens = (
+        np.concatenate([np.asarray(data.tokens.of(row)[0], dtype=np.float32) for row in rows])
+        if len(rows)
+        else np.zeros((0, tokens.vectors.shape[1]), dtype=np.float32)
+    )
+    wanted = set(content_words(question))
+    found: list[Term] = []
+    for match in _WORD_SPAN.finditer(question):
+        folded = words(match.group())
+        if not folded or folded[0] not in wanted or any(t.word == folded[0] for t in found):
+            continue
+        word = folded[0]
+        stems = tokenize(word)
+        in_vocabulary = bool(stems) and all(s in data.vocabulary for s in stems)
+        spelling = (
+            1.0 if in_vocabulary else max((_dice(word, w) for w in nearby_words), default=0.0)
+        )
+        pieces = np.flatnonzero(
+            (tokens.spans[:, 0] >= match.start()) & (tokens.spans[:, 1] <= match.end())
+        )
+        closeness, rarity = 0.0, 1.0
+        if len(pieces):
+            rarity = math.log1p(float(tokens.ids[pieces].max())) / math.log(tokens.vocabulary_size)
+            if len(nearby_tokens):
+                vector = tokens.vectors[pieces].mean(axis=0)
+                vector /= max(float(np.linalg.norm(vector)), 1e-9)
+                closeness = float((nearby_tokens @ vector).max())
+        capitalised = float(match.group()[:1].isupper() and match.start() > 0)
+        found.append(
+            Term(
+                word,
+                match.group(),
+                in_vocabulary,
+                (spelling, closeness, rarity, float(len(pieces)), capitalised),
+            )
+        )
+    return found
+
+
+def words_found(question_terms: list[Term]) -> float:
+    """The share of content words the article has, as they are or nearly so spelt."""
+    if not question_terms:
+        return 0.0
+    found = sum(t.in_vocabulary or t.features[0] >= SAME_SPELLING for t in question_terms)
+    return found / len(question_terms)
+
+
+def match_features(matrix: np.ndarray, question_terms: list[Term]) -> np.ndarray:
+    """MATCH_FEATURES of one question from its candidates' feature matrix (FEATURES columns)."""
+    best = matrix.max(axis=0) if len(matrix) else np.zeros(len(FEATURES))
+    column = FEATURES.index
+    return np.array(
+        [
+            best[column("paragraph_cosine")],
+            best[column("sentence_cosine")],
+            best[column("late_interaction")],
+            best[column("sentence_bm25")],
+            words_found(question_terms),
+        ]
+    )
+
+
+def missing_terms(question_terms: list[Term], weights: Weights) -> tuple[str, ...]:
+    """The words the article lacks that the missing-term model says matter."""
+    unknown = [t for t in question_terms if not t.in_vocabulary]
+    if not unknown:
+        return ()
+    flagged = weights.missing_term.says_yes(np.array([t.features for t in unknown]), TERM_FEATURES)
+    return tuple(t.text for t, yes in zip(unknown, flagged, strict=True) if yes)
+
+
+def judge(
+    question: str,
+    tokens: QueryTokens,
+    data: IndexData,
+    top: np.ndarray,
+    matrix: np.ndarray,
+    weights: Weights,
+) -> Verdict:
+    """The coverage of the answer whose ranked paragraphs are `top` (rows, best first)."""
+    question_terms = terms(question, tokens, data, top)
+    off_topic = weights.off_topic
+    evidence = 1.0 - float(
+        off_topic.probability(match_features(matrix, question_terms), MATCH_FEATURES)[0]
+    )
+    threshold = 1.0 - off_topic.threshold
+    if len(top) == 0 or evidence <= threshold:
+        return Verdict("none", (), NO_MATCH, evidence, threshold)
+    missing = missing_terms(question_terms, weights)
+    if missing:
+        return Verdict("partial", missing, mention_reason(missing), evidence, threshold)
+    asked = number_asked(question)
+    if asked is not None and not gives_number(asked, data.passages[int(top[0])].text):
+        return Verdict("partial", (), _NUMBER_REASONS[asked], evidence, threshold)
+    return Verdict("full", (), "", evidence, threshold)
+
+
+def mention_reason(missing: tuple[str, ...]) -> str:
+    """ "The article doesn't mention Macron or summit." """
+    named = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " or " + missing[-1]
+    return f"The article doesn't mention {named}."

@@ -1,0 +1,422 @@
+"""Fit the learned ranking and coverage on the question bank, and measure them on held-out folds.
+
+The bank (`eval/bank-*.jsonl`) has answerable questions tagged with a kind and their paragraph,
+near-miss questions (on topic, not answered; with the words the article lacks) and off-topic
+ones. Everything fitted is fitted here, by numpy alone:
+
+- the ranker: logistic regression on pairs (gold paragraph minus another candidate), no
+  intercept, so its weights order candidates (RankNet with a linear scorer);
+- the off-topic model: logistic regression of off-topic against answerable questions over
+  MATCH_FEATURES, with the threshold that keeps false abstentions on the training answerable
+  questions under `MAX_FALSE_NONE`;
+- the missing-term model: logistic regression over TERM_FEATURES of the words the article lacks,
+  labelled by the near-miss questions, with the threshold that flags the most near-misses while
+  keeping wrongly partial answerable questions under `MAX_FALSE_PARTIAL`.
+
+`cross_validate` fits all three on k - 1 folds and measures the fold left out, grouping questions
+by paragraph (every question about a paragraph is in the same fold: held-out questions are about
+paragraphs the fit never saw answered). `train` fits on the whole bank and returns the weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.coverage import (
+    MATCH_FEATURES,
+    NO_MATCH,
+    TERM_CANDIDATES,
+    TERM_FEATURES,
+    Term,
+    Verdict,
+    judge,
+    match_features,
+    terms,
+)
+from index.embedding import QueryTokens
+from index.errors import QuotebotError
+from index.features import FEATURES, words
+from index.models import Answer
+from index.query import clean_query
+from index.retriever import Retriever
+from index.search import Query, late_interaction, signals
+from index.store import IndexData
+from index.text import normalise_for_match
+from index.tokenize import tokenize
+from index.weights import Logistic, Weights
+
+log = logging.getLogger(__name__)
+
+ANSWERABLE_KINDS = ("direct", "paraphrase", "casual", "who", "number", "clause")
+NEAR_MISS, OFF_TOPIC = "near-miss", "off-topic"
+BANK_FILES = ("bank-answerable.jsonl", "bank-nearmiss.jsonl", "bank-offtopic.jsonl")
+FOLDS = 6
+L2 = 1.0
+# Fitted thresholds aim under the issue's limits (2 % and 10 %) with room for held-out spread.
+MAX_FALSE_NONE = 0.01
+MAX_FALSE_PARTIAL = 0.07
+
+
+@dataclass(frozen=True, slots=True)
+class BankQuestion:
+    """A question of the bank; `gold` is empty for near-miss and off-topic questions."""
+
+    text: str
+    kind: str
+    group: str  # questions about the same paragraph share a fold
+    gold: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # near-miss: the words the article lacks
+
+
+def load_bank(folder: Path) -> list[BankQuestion]:
+    """The three bank files of `folder` (QuotebotError names a missing file or a bad line)."""
+    questions: list[BankQuestion] = []
+    for name in BANK_FILES:
+        path = folder / name
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise QuotebotError(
+                f"cannot read {path} ({exc.strerror}): the question bank lives in eval/"
+            ) from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                kind = str(item.get("kind", OFF_TOPIC))
+                where = item.get("paragraph", item.get("closest"))
+                questions.append(
+                    BankQuestion(
+                        text=str(item["q"]),
+                        kind=kind,
+                        group=f"paragraph {where}"
+                        if where is not None
+                        else f"{kind} {number % FOLDS}",
+                        gold=tuple(str(g) for g in item.get("gold", ())),
+                        missing=tuple(str(m) for m in item.get("missing", ())),
+                    )
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+                raise QuotebotError(
+                    f'{path}:{number} is not a JSON object with a "q" field: fix that line'
+                ) from None
+    return questions
+
+
+@dataclass
+class Example:
+    """One bank question with everything the fits read, computed once."""
+
+    question: BankQuestion
+    text: str
+    tokens: QueryTokens
+    candidates: np.ndarray
+    matrix: np.ndarray  # FEATURES of every candidate, late interaction included
+    gold: frozenset[int]  # rows of the candidates that hold a gold phrase
+    _terms: dict[bytes, list[Term]] = field(default_factory=dict)
+
+    def ranked(self, weights: dict[str, float]) -> np.ndarray:
+        """Candidate rows (paragraph rows), best first."""
+        scores = self.matrix @ np.array([weights.get(f, 0.0) for f in FEATURES])
+        return self.candidates[np.lexsort((self.candidates, -scores))]
+
+    def terms(self, data: IndexData, top: np.ndarray) -> list[Term]:
+        key = top[:TERM_CANDIDATES].tobytes()
+        if key not in self._terms:
+            self._terms[key] = terms(self.text, self.tokens, data, top)
+        return self._terms[key]
+
+
+def examples(retriever: Retriever, bank: list[BankQuestion]) -> list[Example]:
+    """Encode every bank question once and compute its candidates' features."""
+    data, settings = retriever.data, retriever.settings
+    texts = [clean_query(q.text, settings.max_query_chars) for q in bank]
+    found: list[Example] = []
+    by_row: dict[int, tuple[np.ndarray, QueryTokens]] = {}
+    for rows, vectors, tokens in retriever.query_encoder.encode_chunks(texts):
+        by_row.update(zip(rows, zip(vectors, tokens, strict=True), strict=True))
+    for row, question in enumerate(bank):
+        vector, tokens = by_row[row]
+        query = Query(texts[row], vector, tokenize(texts[row]), tokens)
+        candidate_signals = signals(data, query, settings)
+        if candidate_signals is None:
+            candidates = np.zeros(0, dtype=np.int64)
+            matrix = np.zeros((0, len(FEATURES)))
+        else:
+            candidates = candidate_signals.candidates
+            matrix = candidate_signals.feature_matrix(data, query.text)
+            matrix[:, FEATURES.index("late_interaction")] = late_interaction(
+                data, tokens, candidates
+            )
+        wanted = [normalise_for_match(g) for g in question.gold]
+        gold = frozenset(
+            int(r)
+            for r in candidates
+            if any(g in normalise_for_match(data.passages[int(r)].text) for g in wanted)
+        )
+        found.append(Example(question, texts[row], tokens, candidates, matrix, gold))
+    return found
+
+
+# --- fitting -------------------------------------------------------------------------------------
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = L2, intercept: bool = True
+) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method; the bias (if any) comes last."""
+    design = np.hstack([x, np.ones((len(x), 1))]) if intercept else x
+    penalty = np.full(design.shape[1], l2)
+    if intercept:
+        penalty[-1] = 0.0  # the bias is not shrunk
+    w = np.zeros(design.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(design @ w, -30, 30)))
+        gradient = design.T @ (p - y) + penalty * w
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return w
+
+
+def fit_ranker(train: list[Example]) -> dict[str, float]:
+    """Weights under which gold paragraphs outscore the other candidates, pair by pair."""
+    pairs = []
+    for example in train:
+        gold = [i for i, r in enumerate(example.candidates) if int(r) in example.gold]
+        for g in gold:
+            others = [i for i in range(len(example.candidates)) if i not in gold]
+            pairs.append(example.matrix[g] - example.matrix[others])
+    if not pairs:
+        raise QuotebotError("no answerable bank question has its gold paragraph among candidates")
+    differences = np.concatenate(pairs)
+    x = np.concatenate([differences, -differences])
+    y = np.concatenate([np.ones(len(differences)), np.zeros(len(differences))])
+    w = fit_logistic(x, y, intercept=False)
+    return {name: round(float(v), 6) for name, v in zip(FEATURES, w, strict=True)}
+
+
+def _threshold_for(scores: np.ndarray, allowed: float) -> float:
+    """The lowest threshold that leaves at most `allowed` of `scores` at or above it."""
+    ordered = np.sort(scores)[::-1]
+    over = int(np.floor(allowed * len(ordered)))
+    return float(ordered[over] + 1e-6) if over < len(ordered) else 0.0
+
+
+def _missing_labels(example: Example, found: list[Term]) -> list[tuple[tuple[float, ...], float]]:
+    lacking = {w for m in example.question.missing for w in words(m)}
+    return [(t.features, float(t.word in lacking)) for t in found if not t.in_vocabulary]
+
+
+def fit_weights(train: list[Example], data: IndexData) -> Weights:
+    """The ranker, then the two coverage models on the rankings it gives."""
+    answerable = [e for e in train if e.question.kind in ANSWERABLE_KINDS]
+    ranker = fit_ranker(answerable)
+    tops = {id(e): e.ranked(ranker) for e in train}
+    found = {id(e): e.terms(data, tops[id(e)]) for e in train}
+
+    on_or_off = [e for e in train if e.question.kind in (*ANSWERABLE_KINDS, OFF_TOPIC)]
+    x = np.array([match_features(e.matrix, found[id(e)]) for e in on_or_off])
+    y = np.array([e.question.kind == OFF_TOPIC for e in on_or_off], dtype=float)
+    w = fit_logistic(x, y)
+    off_topic = Logistic(dict(zip(MATCH_FEATURES, w[:-1].tolist(), strict=True)), float(w[-1]))
+    answerable_p = off_topic.probability(x[y == 0], MATCH_FEATURES)
+    off_topic = Logistic(
+        off_topic.weights, off_topic.bias, _threshold_for(answerable_p, MAX_FALSE_NONE)
+    )
+
+    labelled = [
+        row
+        for e in train
+        if e.question.kind != OFF_TOPIC
+        for row in _missing_labels(e, found[id(e)])
+    ]
+    if labelled and any(label for _, label in labelled):
+        tx = np.array([f for f, _ in labelled])
+        ty = np.array([label for _, label in labelled])
+        tw = fit_logistic(tx, ty)
+        term_model = Logistic(
+            dict(zip(TERM_FEATURES, tw[:-1].tolist(), strict=True)), float(tw[-1])
+        )
+    else:
+        term_model = Logistic(dict.fromkeys(TERM_FEATURES, 0.0), -30.0)
+    provisional = Weights(ranker, off_topic, term_model)
+    threshold = _partial_threshold(train, data, provisional, tops)
+    return Weights(
+        ranker,
+        off_topic,
+        Logistic(term_model.weights, term_model.bias, threshold),
+        trained={
+            "questions": len(train),
+            "l2": L2,
+            "max_false_none": MAX_FALSE_NONE,
+            "max_false_partial": MAX_FALSE_PARTIAL,
+        },
+    )
+
+
+def _partial_threshold(
+    train: list[Example], data: IndexData, weights: Weights, tops: dict[int, np.ndarray]
+) -> float:
+    """The missing-term threshold that flags the most training near-misses while wrongly
+    flagging at most MAX_FALSE_PARTIAL of the training answerable questions."""
+    answerable = [e for e in train if e.question.kind in ANSWERABLE_KINDS]
+    near = [e for e in train if e.question.kind == NEAR_MISS]
+    best, best_flagged = 0.95, -1.0
+    for threshold in np.linspace(0.05, 0.95, 37):
+        candidate = Weights(
+            weights.ranker,
+            weights.off_topic,
+            Logistic(weights.missing_term.weights, weights.missing_term.bias, float(threshold)),
+        )
+
+        def coverage(e: Example, w: Weights = candidate) -> str:
+            return verdict(e, data, w, tops[id(e)]).coverage
+
+        wrong = np.mean([coverage(e) == "partial" for e in answerable]) if answerable else 0.0
+        flagged = np.mean([coverage(e) != "full" for e in near]) if near else 0.0
+        if wrong <= MAX_FALSE_PARTIAL and flagged > best_flagged:
+            best, best_flagged = float(threshold), float(flagged)
+    return round(best, 4)
+
+
+def verdict(example: Example, data: IndexData, weights: Weights, top: np.ndarray) -> Verdict:
+    if len(top) == 0:
+        return Verdict("none", (), NO_MATCH, 0.0, 1.0 - weights.off_topic.threshold)
+    return judge(example.text, example.tokens, data, top, example.matrix, weights)
+
+
+# --- cross-validation ------------------------------------------------------------------------------
+
+
+def folds(bank: list[BankQuestion], k: int = FOLDS, seed: int = 0) -> list[int]:
+    """A fold per question; every question of a group (paragraph) in the same fold."""
+    groups = sorted({q.group for q in bank})
+    order = np.random.default_rng(seed).permutation(len(groups))
+    fold_of = {groups[g]: i % k for i, g in enumerate(order)}
+    return [fold_of[q.group] for q in bank]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one method did with one question."""
+
+    kind: str
+    rank: int | None  # of the gold paragraph, for answerable questions
+    coverage: str
+
+
+def held_out(retriever: Retriever, found: list[Example], k: int = FOLDS) -> list[Outcome]:
+    """The learned method's outcome on every question, each from the fit that did not see it."""
+    data = retriever.data
+    assignment = folds([e.question for e in found], k)
+    outcomes: list[Outcome | None] = [None] * len(found)
+    for fold in range(k):
+        train = [e for e, f in zip(found, assignment, strict=True) if f != fold]
+        weights = fit_weights(train, data)
+        for i, (example, f) in enumerate(zip(found, assignment, strict=True)):
+            if f == fold:
+                top = example.ranked(weights.ranker)
+                outcomes[i] = _outcome(example, top, verdict(example, data, weights, top).coverage)
+        log.info("fold %d of %d measured", fold + 1, k)
+    return [o for o in outcomes if o is not None]
+
+
+def _outcome(example: Example, top: np.ndarray, coverage: str) -> Outcome:
+    rank = next((i + 1 for i, r in enumerate(top.tolist()) if r in example.gold), None)
+    return Outcome(example.question.kind, rank, coverage)
+
+
+def rrf_outcomes(retriever: Retriever, bank: list[BankQuestion]) -> list[Outcome]:
+    """Today's hybrid (rrf): nothing of it is fitted on the bank, so every figure is held out."""
+    answers = retriever.search_many([q.text for q in bank], k=10, method="rrf")
+    return [_answer_outcome(q, a) for q, a in zip(bank, answers, strict=True)]
+
+
+def _answer_outcome(question: BankQuestion, answer: Answer) -> Outcome:
+    wanted = [normalise_for_match(g) for g in question.gold]
+    rank = next(
+        (
+            i
+            for i, hit in enumerate(answer.hits or answer.nearest, 1)
+            if any(g in normalise_for_match(hit.passage.text) for g in wanted)
+        ),
+        None,
+    )
+    return Outcome(question.kind, rank if wanted else None, answer.coverage)
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    label: str
+    target: str
+    measure: Callable[[list[Outcome]], str]
+
+
+def _recall(kinds: tuple[str, ...]) -> Callable[[list[Outcome]], str]:
+    def measure(outcomes: list[Outcome]) -> str:
+        ranks = [o.rank for o in outcomes if o.kind in kinds]
+        if not ranks:
+            return "-"
+        at1 = sum(r == 1 for r in ranks) / len(ranks)
+        at3 = sum(r is not None and r <= 3 for r in ranks) / len(ranks)
+        return f"{at1:.2f} / {at3:.2f}"
+
+    return measure
+
+
+def _share(kinds: tuple[str, ...], coverages: tuple[str, ...]) -> Callable[[list[Outcome]], str]:
+    def measure(outcomes: list[Outcome]) -> str:
+        chosen = [o for o in outcomes if o.kind in kinds]
+        if not chosen:
+            return "-"
+        hits = sum(o.coverage in coverages for o in chosen)
+        return f"{hits / len(chosen):.1%} ({hits}/{len(chosen)})"
+
+    return measure
+
+
+ROWS = (
+    Row("direct R@1 / R@3", ">= 0.90 / 0.97", _recall(("direct",))),
+    Row("paraphrase + casual R@1 / R@3", ">= 0.80 / 0.92", _recall(("paraphrase", "casual"))),
+    Row("  paraphrase", "", _recall(("paraphrase",))),
+    Row("  casual", "", _recall(("casual",))),
+    Row("who R@1 / R@3", "", _recall(("who",))),
+    Row("number R@1 / R@3", "", _recall(("number",))),
+    Row("clause R@1 / R@3", "", _recall(("clause",))),
+    Row("all answerable R@1 / R@3", "", _recall(ANSWERABLE_KINDS)),
+    Row("near-miss flagged (partial or none)", ">= 70%", _share((NEAR_MISS,), ("partial", "none"))),
+    Row("off-topic abstained", ">= 95%", _share((OFF_TOPIC,), ("none",))),
+    Row("answerable wrongly none", "<= 2%", _share(ANSWERABLE_KINDS, ("none",))),
+    Row("answerable wrongly partial", "<= 10%", _share(ANSWERABLE_KINDS, ("partial",))),
+)
+
+
+def report(columns: dict[str, list[Outcome]]) -> str:
+    """A Markdown table: one row per figure, one column per method, and the target."""
+    header = ["figure", *columns, "target"]
+    lines = [header] + [
+        [row.label, *(row.measure(outcomes) for outcomes in columns.values()), row.target]
+        for row in ROWS
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+
+    def render(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join(
+        [render(lines[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        + [render(line) for line in lines[1:]]
+    )
