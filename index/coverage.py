@@ -4,14 +4,15 @@
 (MATCH_FEATURES): off-topic questions match nothing closely, as a whole or token by token, and
 few of their words are in the article.
 
-`partial` means on topic, but something asked is not there:
+`partial` means on topic, but something asked is not there. Two signals, weighed with how
+clearly the best paragraph wins by a third logistic model (PARTIAL_FEATURES):
 - the question asks for a number, a date or a duration and the best paragraph gives none;
 - a content word of the question has nothing close in the article: its stem is in no paragraph,
   its spelling is not near any word of the best candidates (so typos still match) and its token
   vectors are not near theirs (so "goodbye" finds "farewell"). A logistic model over those and
   how rare the word is to the model's tokenizer (TERM_FEATURES; rare words are the telling ones:
-  names, things) says which missing words matter, so a casual "guy" the article words
-  differently is not flagged.
+  names, things) says how likely the word is to matter, so a casual "guy" the article words
+  differently weighs little. The words above its threshold are the answer's `missing`.
 
 The weights and thresholds come from `python -m index train` (grouped cross-validation).
 """
@@ -51,11 +52,24 @@ MATCH_FEATURES: tuple[str, ...] = (
     "sentence_bm25",
     "words_found",
 )
+# Per question, once it is on topic: what the partial model reads. The likeliest missing word,
+# how many words the article lacks, whether a number asked is missing, and how clearly the best
+# paragraph wins.
+PARTIAL_FEATURES: tuple[str, ...] = (
+    "missing_word",
+    "unknown_words",
+    "number_gap",
+    "late_interaction",
+    "margin",
+    "paragraph_cosine",
+    "sentence_cosine",
+)
 # Missing words are looked for among this many of the best candidates: bounded work per question.
 TERM_CANDIDATES = 10
 # Spelt at least this close (Dice of character trigrams), a word counts as the article's.
 SAME_SPELLING = 0.7
 NO_MATCH = "Nothing in the article is close enough to the question."
+NOT_EXACTLY = "The article doesn't say exactly that."
 _NUMBER_REASONS = {
     "quantity": "The article doesn't give a number for that.",
     "date": "The article doesn't give a date for that.",
@@ -157,13 +171,45 @@ def match_features(matrix: np.ndarray, question_terms: list[Term]) -> np.ndarray
     )
 
 
-def missing_terms(question_terms: list[Term], weights: Weights) -> tuple[str, ...]:
-    """The words the article lacks that the missing-term model says matter."""
+def _term_probabilities(question_terms: list[Term], weights: Weights) -> list[tuple[Term, float]]:
     unknown = [t for t in question_terms if not t.in_vocabulary]
     if not unknown:
-        return ()
-    flagged = weights.missing_term.says_yes(np.array([t.features for t in unknown]), TERM_FEATURES)
-    return tuple(t.text for t, yes in zip(unknown, flagged, strict=True) if yes)
+        return []
+    p = weights.missing_term.probability(np.array([t.features for t in unknown]), TERM_FEATURES)
+    return list(zip(unknown, p.tolist(), strict=True))
+
+
+def number_gap(question: str, data: IndexData, top: np.ndarray) -> str | None:
+    """Why the best paragraph falls short when the question asks for a number it lacks."""
+    asked = number_asked(question)
+    if asked is None or len(top) == 0 or gives_number(asked, data.passages[int(top[0])].text):
+        return None
+    return _NUMBER_REASONS[asked]
+
+
+def partial_features(
+    question_terms: list[Term],
+    gap: str | None,
+    matrix: np.ndarray,
+    ranking: np.ndarray,
+    weights: Weights,
+) -> np.ndarray:
+    """PARTIAL_FEATURES of one question."""
+    probabilities = [p for _, p in _term_probabilities(question_terms, weights)]
+    ordered = np.sort(ranking)[::-1]
+    margin = float(ordered[0] - ordered[1]) if len(ordered) > 1 else 1.0
+    best = matrix.max(axis=0) if len(matrix) else np.zeros(len(FEATURES))
+    return np.array(
+        [
+            max(probabilities, default=0.0),
+            float(len(probabilities)),
+            float(gap is not None),
+            best[FEATURES.index("late_interaction")],
+            margin,
+            best[FEATURES.index("paragraph_cosine")],
+            best[FEATURES.index("sentence_cosine")],
+        ]
+    )
 
 
 def judge(
@@ -172,9 +218,11 @@ def judge(
     data: IndexData,
     top: np.ndarray,
     matrix: np.ndarray,
+    ranking: np.ndarray,
     weights: Weights,
 ) -> Verdict:
-    """The coverage of the answer whose ranked paragraphs are `top` (rows, best first)."""
+    """The coverage of the answer whose ranked paragraphs are `top` (rows, best first);
+    `matrix` and `ranking` are the candidates' FEATURES and ranking scores."""
     question_terms = terms(question, tokens, data, top)
     off_topic = weights.off_topic
     evidence = 1.0 - float(
@@ -183,13 +231,16 @@ def judge(
     threshold = 1.0 - off_topic.threshold
     if len(top) == 0 or evidence <= threshold:
         return Verdict("none", (), NO_MATCH, evidence, threshold)
-    missing = missing_terms(question_terms, weights)
-    if missing:
-        return Verdict("partial", missing, mention_reason(missing), evidence, threshold)
-    asked = number_asked(question)
-    if asked is not None and not gives_number(asked, data.passages[int(top[0])].text):
-        return Verdict("partial", (), _NUMBER_REASONS[asked], evidence, threshold)
-    return Verdict("full", (), "", evidence, threshold)
+    gap = number_gap(question, data, top)
+    features = partial_features(question_terms, gap, matrix, ranking, weights)
+    if not weights.partial.says_yes(features, PARTIAL_FEATURES)[0]:
+        return Verdict("full", (), "", evidence, threshold)
+    scored = _term_probabilities(question_terms, weights)
+    missing = tuple(t.text for t, p in scored if p >= weights.missing_term.threshold)
+    if gap is not None:
+        return Verdict("partial", missing, gap, evidence, threshold)
+    reason = mention_reason(missing) if missing else NOT_EXACTLY
+    return Verdict("partial", missing, reason, evidence, threshold)
 
 
 def mention_reason(missing: tuple[str, ...]) -> str:

@@ -200,7 +200,8 @@ def _learned(
     ranking = weights.rank_scores(matrix, FEATURES)
     ranking[np.setdiff1d(np.arange(len(ranking)), shortlist)] = ranking[shortlist].min() - 1.0
     top = found.candidates[np.lexsort((found.candidates, -ranking))]
-    return ranking, late, judge(query.text, query.token_vectors, data, top, matrix, weights)
+    verdict = judge(query.text, query.token_vectors, data, top, matrix, ranking, weights)
+    return ranking, late, verdict
 
 
 def score(

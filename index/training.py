@@ -10,8 +10,10 @@ ones. Everything fitted is fitted here, by numpy alone:
   MATCH_FEATURES, with the threshold that keeps false abstentions on the training answerable
   questions under `MAX_FALSE_NONE`;
 - the missing-term model: logistic regression over TERM_FEATURES of the words the article lacks,
-  labelled by the near-miss questions, with the threshold that flags the most near-misses while
-  keeping wrongly partial answerable questions under `MAX_FALSE_PARTIAL`.
+  labelled by the near-miss questions, listing words from the threshold with the best F1;
+- the partial model: logistic regression of near-miss against answerable questions (those not
+  abstained on) over PARTIAL_FEATURES, standardised, with the threshold that keeps wrongly partial
+  training answerable questions under `MAX_FALSE_PARTIAL`.
 
 `cross_validate` fits all three on k - 1 folds and measures the fold left out, grouping questions
 by paragraph (every question about a paragraph is in the same fold: held-out questions are about
@@ -31,12 +33,15 @@ import numpy as np
 from index.coverage import (
     MATCH_FEATURES,
     NO_MATCH,
+    PARTIAL_FEATURES,
     TERM_CANDIDATES,
     TERM_FEATURES,
     Term,
     Verdict,
     judge,
     match_features,
+    number_gap,
+    partial_features,
     terms,
 )
 from index.embedding import QueryTokens
@@ -122,10 +127,12 @@ class Example:
     gold: frozenset[int]  # rows of the candidates that hold a gold phrase
     _terms: dict[bytes, list[Term]] = field(default_factory=dict)
 
+    def scores(self, weights: dict[str, float]) -> np.ndarray:
+        return self.matrix @ np.array([weights.get(f, 0.0) for f in FEATURES])
+
     def ranked(self, weights: dict[str, float]) -> np.ndarray:
         """Candidate rows (paragraph rows), best first."""
-        scores = self.matrix @ np.array([weights.get(f, 0.0) for f in FEATURES])
-        return self.candidates[np.lexsort((self.candidates, -scores))]
+        return self.candidates[np.lexsort((self.candidates, -self.scores(weights)))]
 
     def terms(self, data: IndexData, top: np.ndarray) -> list[Term]:
         key = top[:TERM_CANDIDATES].tobytes()
@@ -217,8 +224,42 @@ def _missing_labels(example: Example, found: list[Term]) -> list[tuple[tuple[flo
     return [(t.features, float(t.word in lacking)) for t in found if not t.in_vocabulary]
 
 
+def _fit_model(
+    x: np.ndarray, y: np.ndarray, names: tuple[str, ...], standardise: bool = False
+) -> Logistic:
+    center = x.mean(axis=0) if standardise else np.zeros(x.shape[1])
+    scale = np.maximum(x.std(axis=0), 1e-6) if standardise else np.ones(x.shape[1])
+    w = fit_logistic((x - center) / scale, y)
+    return Logistic(
+        weights={n: round(float(v), 6) for n, v in zip(names, w[:-1], strict=True)},
+        bias=round(float(w[-1]), 6),
+        center={n: round(float(v), 6) for n, v in zip(names, center, strict=True)}
+        if standardise
+        else {},
+        scale={n: round(float(v), 6) for n, v in zip(names, scale, strict=True)}
+        if standardise
+        else {},
+    )
+
+
+def _with_threshold(model: Logistic, threshold: float) -> Logistic:
+    return Logistic(model.weights, model.bias, round(threshold, 6), model.center, model.scale)
+
+
+def _best_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The probability above which words are listed as missing: the best F1 on training words."""
+    best, best_f1 = 0.5, -1.0
+    for threshold in np.linspace(0.05, 0.95, 19):
+        flagged = p >= threshold
+        true = float((flagged & (y == 1)).sum())
+        f1 = 2 * true / max(float(flagged.sum() + (y == 1).sum()), 1.0)
+        if f1 > best_f1:
+            best, best_f1 = float(threshold), f1
+    return best
+
+
 def fit_weights(train: list[Example], data: IndexData) -> Weights:
-    """The ranker, then the two coverage models on the rankings it gives."""
+    """The ranker, then the coverage models on the rankings it gives."""
     answerable = [e for e in train if e.question.kind in ANSWERABLE_KINDS]
     ranker = fit_ranker(answerable)
     tops = {id(e): e.ranked(ranker) for e in train}
@@ -227,12 +268,9 @@ def fit_weights(train: list[Example], data: IndexData) -> Weights:
     on_or_off = [e for e in train if e.question.kind in (*ANSWERABLE_KINDS, OFF_TOPIC)]
     x = np.array([match_features(e.matrix, found[id(e)]) for e in on_or_off])
     y = np.array([e.question.kind == OFF_TOPIC for e in on_or_off], dtype=float)
-    w = fit_logistic(x, y)
-    off_topic = Logistic(dict(zip(MATCH_FEATURES, w[:-1].tolist(), strict=True)), float(w[-1]))
+    off_topic = _fit_model(x, y, MATCH_FEATURES)
     answerable_p = off_topic.probability(x[y == 0], MATCH_FEATURES)
-    off_topic = Logistic(
-        off_topic.weights, off_topic.bias, _threshold_for(answerable_p, MAX_FALSE_NONE)
-    )
+    off_topic = _with_threshold(off_topic, _threshold_for(answerable_p, MAX_FALSE_NONE))
 
     labelled = [
         row
@@ -240,21 +278,43 @@ def fit_weights(train: list[Example], data: IndexData) -> Weights:
         if e.question.kind != OFF_TOPIC
         for row in _missing_labels(e, found[id(e)])
     ]
+    never = Logistic(dict.fromkeys(TERM_FEATURES, 0.0), -30.0, 1.0)
+    term_model = never
     if labelled and any(label for _, label in labelled):
         tx = np.array([f for f, _ in labelled])
         ty = np.array([label for _, label in labelled])
-        tw = fit_logistic(tx, ty)
-        term_model = Logistic(
-            dict(zip(TERM_FEATURES, tw[:-1].tolist(), strict=True)), float(tw[-1])
-        )
-    else:
-        term_model = Logistic(dict.fromkeys(TERM_FEATURES, 0.0), -30.0)
-    provisional = Weights(ranker, off_topic, term_model)
-    threshold = _partial_threshold(train, data, provisional, tops)
+        term_model = _fit_model(tx, ty, TERM_FEATURES)
+        threshold = _best_f1_threshold(term_model.probability(tx, TERM_FEATURES), ty)
+        term_model = _with_threshold(term_model, threshold)
+
+    so_far = Weights(ranker, off_topic, term_model, never)
+    on_topic = [
+        e
+        for e in train
+        if e.question.kind in (*ANSWERABLE_KINDS, NEAR_MISS)
+        and verdict(e, data, so_far, tops[id(e)]).coverage != "none"
+    ]
+    px = np.array(
+        [
+            partial_features(
+                found[id(e)],
+                number_gap(e.text, data, tops[id(e)]),
+                e.matrix,
+                e.scores(ranker),
+                so_far,
+            )
+            for e in on_topic
+        ]
+    )
+    py = np.array([e.question.kind == NEAR_MISS for e in on_topic], dtype=float)
+    partial = _fit_model(px, py, PARTIAL_FEATURES, standardise=True)
+    answerable_p = partial.probability(px[py == 0], PARTIAL_FEATURES)
+    partial = _with_threshold(partial, _threshold_for(answerable_p, MAX_FALSE_PARTIAL))
     return Weights(
         ranker,
         off_topic,
-        Logistic(term_model.weights, term_model.bias, threshold),
+        term_model,
+        partial,
         trained={
             "questions": len(train),
             "l2": L2,
@@ -264,35 +324,11 @@ def fit_weights(train: list[Example], data: IndexData) -> Weights:
     )
 
 
-def _partial_threshold(
-    train: list[Example], data: IndexData, weights: Weights, tops: dict[int, np.ndarray]
-) -> float:
-    """The missing-term threshold that flags the most training near-misses while wrongly
-    flagging at most MAX_FALSE_PARTIAL of the training answerable questions."""
-    answerable = [e for e in train if e.question.kind in ANSWERABLE_KINDS]
-    near = [e for e in train if e.question.kind == NEAR_MISS]
-    best, best_flagged = 0.95, -1.0
-    for threshold in np.linspace(0.05, 0.95, 37):
-        candidate = Weights(
-            weights.ranker,
-            weights.off_topic,
-            Logistic(weights.missing_term.weights, weights.missing_term.bias, float(threshold)),
-        )
-
-        def coverage(e: Example, w: Weights = candidate) -> str:
-            return verdict(e, data, w, tops[id(e)]).coverage
-
-        wrong = np.mean([coverage(e) == "partial" for e in answerable]) if answerable else 0.0
-        flagged = np.mean([coverage(e) != "full" for e in near]) if near else 0.0
-        if wrong <= MAX_FALSE_PARTIAL and flagged > best_flagged:
-            best, best_flagged = float(threshold), float(flagged)
-    return round(best, 4)
-
-
 def verdict(example: Example, data: IndexData, weights: Weights, top: np.ndarray) -> Verdict:
     if len(top) == 0:
         return Verdict("none", (), NO_MATCH, 0.0, 1.0 - weights.off_topic.threshold)
-    return judge(example.text, example.tokens, data, top, example.matrix, weights)
+    scores = example.scores(weights.ranker)
+    return judge(example.text, example.tokens, data, top, example.matrix, scores, weights)
 
 
 # --- cross-validation ------------------------------------------------------------------------------

@@ -26,11 +26,16 @@ class Logistic:
     weights: dict[str, float]
     bias: float = 0.0
     threshold: float = 0.5
+    # Features are standardised first when these are given (value - center) / scale.
+    center: dict[str, float] = field(default_factory=dict)
+    scale: dict[str, float] = field(default_factory=dict)
 
     def probability(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
         """P(yes) for each row of `values` (columns in the order of `names`)."""
         w = np.array([self.weights.get(name, 0.0) for name in names])
-        z = np.clip(np.atleast_2d(values) @ w + self.bias, -30, 30)
+        center = np.array([self.center.get(name, 0.0) for name in names])
+        scale = np.array([self.scale.get(name, 1.0) for name in names])
+        z = np.clip(((np.atleast_2d(values) - center) / scale) @ w + self.bias, -30, 30)
         return 1 / (1 + np.exp(-z))
 
     def says_yes(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
@@ -44,17 +49,20 @@ class Weights:
     `ranker`: a weight per ranking feature; a candidate's score is the weighted sum.
     `off_topic`: P(nothing in the article is about the question), over MATCH_FEATURES.
     `missing_term`: P(a question word the article lacks matters), over TERM_FEATURES.
+    `partial`: P(an on-topic question asks what the article lacks), over PARTIAL_FEATURES.
     """
 
     ranker: dict[str, float]
     off_topic: Logistic
     missing_term: Logistic
+    partial: Logistic
     trained: dict[str, Any] = field(default_factory=dict)  # what it was fitted on, for readers
 
     @classmethod
     def untrained(cls) -> Weights:
         """All zeros: what `python -m index train` starts from (it never reads the old ones)."""
-        return cls({}, Logistic({}, 0.0, 1.0), Logistic({}, 0.0, 1.0))
+        never = Logistic({}, 0.0, 1.0)
+        return cls({}, never, never, never)
 
     def rank_scores(self, matrix: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
         w = np.array([self.ranker.get(name, 0.0) for name in names])
@@ -69,6 +77,7 @@ class Weights:
             ranker={str(k): float(v) for k, v in data["ranker"].items()},
             off_topic=_logistic(data["off_topic"]),
             missing_term=_logistic(data["missing_term"]),
+            partial=_logistic(data["partial"]),
             trained=dict(data.get("trained", {})),
         )
 
@@ -78,6 +87,8 @@ def _logistic(data: dict[str, Any]) -> Logistic:
         weights={str(k): float(v) for k, v in data["weights"].items()},
         bias=float(data["bias"]),
         threshold=float(data["threshold"]),
+        center={str(k): float(v) for k, v in data.get("center", {}).items()},
+        scale={str(k): float(v) for k, v in data.get("scale", {}).items()},
     )
 
 
@@ -101,7 +112,9 @@ def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
             f"{path} is unreadable ({type(exc).__name__}: {exc}): restore it from git or run "
             "`python -m index train`"
         ) from None
-    values = [*weights.ranker.values(), weights.off_topic.threshold, weights.missing_term.threshold]
+    models = (weights.off_topic, weights.missing_term, weights.partial)
+    values = [*weights.ranker.values(), *(v for m in models for v in m.weights.values())]
+    values += [v for m in models for v in (m.bias, m.threshold, *m.scale.values())]
     if not all(math.isfinite(v) for v in values):
         raise QuotebotError(f"{path} holds a non-finite weight: run `python -m index train`")
     return weights
