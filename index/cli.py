@@ -10,16 +10,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from index import _atomic
 from index.config import PROJECT_ROOT, IndexSettings, load_index_settings
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
-from index.fetch import add_source
+from index.ingest.fetch import add_source
 from index.models import Answer
 from index.retriever import Retriever
-from index.search import METHODS
-from index.store import atomic_write_text
+from index.search.rank import METHODS
+from index.search.weights import WEIGHTS_FILE, Weights
 from index.training import FOLDS, examples, fit_weights, held_out, load_bank, report, rrf_outcomes
-from index.weights import WEIGHTS_FILE, Weights
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def cmd_train(args: argparse.Namespace, settings: IndexSettings) -> int:
     bank = load_bank(Path(args.bank))
     weights = fit_weights(examples(retriever, bank), retriever.data)
     out = Path(args.out)
-    atomic_write_text(out, weights.to_json())
+    _atomic.write_text(out, weights.to_json())
     print(f"fitted on {len(bank)} questions of {args.bank}; weights written to {out}")
     print("ranker: " + ", ".join(f"{k} {v:+.2f}" for k, v in weights.ranker.items()))
     print(

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import QuotebotError
+from index.ingest.text import normalise_for_match
 from index.models import Answer
 from index.retriever import Retriever
-from index.search import Method
-from index.text import normalise_for_match
+from index.search.rank import Method
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def evaluate(
     retriever: Retriever,
     answerable: list[Question],
     unanswerable: list[Question],
-    method: Method = "hybrid",
+    method: Method = "learned",
 ) -> EvalReport:
     """Search every question once (batched) and score the ranking and the abstentions."""
     answers = retriever.search_many([q.text for q in answerable], k=5, method=method)

@@ -30,7 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.coverage import (
+from index.encoders.base import QueryTokens
+from index.errors import QuotebotError
+from index.ingest.text import normalise_for_match
+from index.models import Answer
+from index.retriever import Retriever
+from index.search.coverage import (
     MATCH_FEATURES,
     NO_MATCH,
     PARTIAL_FEATURES,
@@ -44,17 +49,12 @@ from index.coverage import (
     partial_features,
     terms,
 )
-from index.embedding import QueryTokens
-from index.errors import QuotebotError
-from index.features import FEATURES, words
-from index.models import Answer
-from index.query import clean_query
-from index.retriever import Retriever
-from index.search import Query, late_interaction, signals
-from index.store import IndexData
-from index.text import normalise_for_match
-from index.tokenize import tokenize
-from index.weights import Logistic, Weights
+from index.search.features import FEATURES, words
+from index.search.query import Query, clean_query
+from index.search.rank import late_interaction, signals
+from index.search.store import IndexData
+from index.search.tokenize import tokenize
+from index.search.weights import Logistic, Weights
 
 log = logging.getLogger(__name__)
 

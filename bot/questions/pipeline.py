@@ -1,0 +1,105 @@
+"""The path every question takes, whichever way it was asked.
+
+`admit` shortens and cleans the question once and checks the cooldowns (refusals come before
+anything is spent); `answer` has the batcher search it, records it and builds the answer's
+embed and buttons. Cogs only decide where the answer goes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.ui.answer import AnswerView
+from index.errors import QuotebotError
+
+if TYPE_CHECKING:
+    from bot.bot import Quotebot
+
+log = logging.getLogger(__name__)
+
+
+class CooldownError(QuotebotError):
+    """The user (or the channel) asked too often."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asked, and where."""
+
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question admitted for an answer."""
+
+    asked: str  # what the user wrote, shortened: recorded and echoed under the answer
+    text: str  # cleaned once: what is searched
+    asker: Asker
+    source: str | None = None
+
+
+def clean(bot: Quotebot, question: str, source: str | None = None) -> tuple[str, str]:
+    """(the question shortened, its cleaned text); domain errors (empty, unknown source) first."""
+    asked = question[: bot.settings.bot.max_question_chars]
+    return asked, bot.retriever.clean(asked, source)
+
+
+async def admit(bot: Quotebot, question: str, asker: Asker, source: str | None = None) -> Question:
+    """The question cleaned once, if the asker may ask now; QuotebotError says why not."""
+    asked, text = clean(bot, question, source)
+    await check_cooldowns(bot, asker)
+    return Question(asked, text, asker, source)
+
+
+async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
+    """Per-user (a server's own limit first) and per-channel limits; CooldownError says the wait."""
+    limit, per = bot.settings.bot.cooldown_questions, bot.settings.bot.cooldown_seconds
+    if asker.guild_id is not None:
+        config = await bot.database.guild_config(asker.guild_id)
+        limit = config.cooldown_questions or limit
+        per = config.cooldown_seconds or per
+    wait = bot.cooldowns.hit(asker.user_id, limit, per)
+    if wait is not None:
+        raise CooldownError(
+            f"You're asking quickly: try again in {max(1, round(wait))} s "
+            f"({limit} questions per {per:g} s)."
+        )
+    if asker.channel_id is not None:
+        wait = bot.channel_cooldowns.hit(asker.channel_id)
+        if wait is not None:
+            raise CooldownError(
+                f"This channel is asking quickly: try again in {max(1, round(wait))} s."
+            )
+
+
+async def answer(
+    bot: Quotebot, question: Question, private: bool = False
+) -> tuple[discord.Embed, AnswerView]:
+    """Search off the event loop, store the answer, and build its embed and buttons."""
+    asker = question.asker
+    per_page = bot.settings.index.k
+    if asker.guild_id is not None:
+        per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
+    result = await bot.answerer.ask_cleaned(
+        question.text, k=per_page * bot.settings.bot.max_pages, source=question.source
+    )
+    answer_id = await bot.database.record_answer(
+        guild_id=asker.guild_id,
+        channel_id=asker.channel_id,
+        user_id=asker.user_id,
+        question=question.asked,
+        abstained=result.abstained,
+        passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
+        source=question.source,
+    )
+    view = AnswerView(
+        bot, result, answer_id=answer_id, asker_id=asker.user_id, per_page=per_page, private=private
+    )
+    return view.embed(), view
