@@ -163,27 +163,27 @@ def cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
             f"{report.mrr_at_5:>6.3f} {report.abstained_correctly:>5}/{report.unanswerable:<5} "
             f"{report.false_abstentions:>5}/{report.answerable:<5}"
         )
-    first = reports[0]
-    if first.answerable_evidence:
-        print(
-            f"evidence: answerable min {min(first.answerable_evidence):.3f}"
-            + (
-                f", unanswerable max {max(first.unanswerable_evidence):.3f}"
-                if first.unanswerable_evidence
-                else ""
+    for report in reports:
+        if report.answerable_evidence and report.method in ("learned", "rrf"):
+            print(
+                f"{report.method} evidence: answerable min {min(report.answerable_evidence):.3f}"
+                + (
+                    f", unanswerable max {max(report.unanswerable_evidence):.3f}"
+                    if report.unanswerable_evidence
+                    else ""
+                )
+                + f"; threshold {report.threshold:.3f}"
+                + (
+                    f" (the set supports {report.suggested_threshold:.3f})"
+                    if report.suggested_threshold is not None
+                    else " (the sets overlap: no threshold separates them)"
+                )
             )
-            + f"; threshold {settings.abstain_threshold:.3f}"
-            + (
-                f" (the set supports {first.suggested_threshold:.3f})"
-                if first.suggested_threshold is not None
-                else " (the sets overlap: no threshold separates them)"
-            )
-        )
     for report in reports:
         for miss in report.misses:
             print(f"  {report.method} missed at rank 1: {miss}")
     if args.plot:
-        plot_evidence(first, settings.abstain_threshold, Path(args.plot))
+        plot_evidence(reports[0], reports[0].threshold, Path(args.plot))
         print(f"plot written to {args.plot}")
     return 0
 

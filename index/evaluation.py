@@ -39,6 +39,7 @@ class EvalReport:
     answerable_evidence: tuple[float, ...]
     unanswerable_evidence: tuple[float, ...]
     misses: tuple[str, ...]  # answerable questions whose gold was not ranked first
+    threshold: float  # the evidence under which the method abstains
 
     @property
     def suggested_threshold(self) -> float | None:
@@ -102,6 +103,7 @@ def evaluate(
         answerable_evidence=tuple(a.evidence for a in answers),
         unanswerable_evidence=tuple(a.evidence for a in refusals),
         misses=tuple(q.text for q, r in zip(answerable, ranks, strict=True) if r != 1),
+        threshold=(answers or refusals)[0].threshold if answers or refusals else 0.0,
     )
 
 

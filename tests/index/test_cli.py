@@ -31,7 +31,8 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_search_json_shape(cli_env):
-    """`search --json` prints one object per question with exactly the documented keys."""
+    """`search --json` prints one object per question with exactly the documented keys; the
+    coverage is full, partial or none, and `abstained` is true exactly when it is none."""
     done = run(
         cli_env,
         "search",
@@ -40,13 +41,15 @@ def test_search_json_shape(cli_env):
         "2",
         "Which country supplies Russia with drones?",
         "What is the recipe for pancakes?",
+        "What did Xi say about Macron?",
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(lines) == 2
-    answered, abstained = lines
-    assert set(answered) == {"query", "abstained", "hits"}
+    assert len(lines) == 3
+    answered, abstained, partial = lines
+    assert set(answered) == {"query", "abstained", "coverage", "missing", "reason", "hits"}
     assert answered["abstained"] is False and len(answered["hits"]) == 2
+    assert (answered["coverage"], answered["missing"], answered["reason"]) == ("full", [], "")
     hit = answered["hits"][0]
     assert set(hit) == {
         "source",
@@ -61,7 +64,12 @@ def test_search_json_shape(cli_env):
     assert hit["text"].startswith("Putin is banking on Iran") and hit["highlight"] in hit["text"]
     assert isinstance(hit["score"], float) and hit["speaker"] is None
     assert answered["hits"][0]["score"] >= answered["hits"][1]["score"]
-    assert abstained == {"query": "What is the recipe for pancakes?", "abstained": True, "hits": []}
+    assert abstained["abstained"] is True and abstained["coverage"] == "none"
+    assert abstained["hits"] == [] and abstained["missing"] == [] and abstained["reason"]
+    # On topic, but about someone the article never mentions: the closest passages, flagged.
+    assert partial["coverage"] == "partial" and partial["abstained"] is False
+    assert partial["missing"] == ["Macron"] and len(partial["hits"]) == 2
+    assert partial["reason"] == "The article doesn't mention Macron."
 
 
 def test_build_sources_and_errors(cli_env, tmp_path):
@@ -79,8 +87,8 @@ def test_build_sources_and_errors(cli_env, tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
-    """`eval` prints R@1, R@3, MRR and abstention for hybrid, dense and bm25, and draws the plot."""
+def test_eval_prints_every_method_and_plots(cli_env, tmp_path):
+    """`eval` prints R@1, R@3, MRR and abstention for every method, and draws the plot."""
     plot = tmp_path / "evidence.png"
     done = run(
         cli_env,
@@ -95,9 +103,9 @@ def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
     rows = {
         cells[0]: cells
         for cells in map(str.split, done.stdout.splitlines())
-        if cells and cells[0] in ("hybrid", "dense", "bm25") and cells[1][0].isdigit()
+        if cells and cells[0] in ("learned", "rrf", "dense", "bm25") and cells[1][0].isdigit()
     }
-    for method in ("hybrid", "dense", "bm25"):
-        assert method in rows
-    assert rows["hybrid"][4] == "4/4" and rows["hybrid"][5] == "0/16"
+    assert set(rows) == {"learned", "rrf", "dense", "bm25"}
+    assert rows["rrf"][4] == "4/4" and rows["rrf"][5] == "0/16"
+    assert rows["learned"][4] == "4/4" and float(rows["learned"][1]) >= float(rows["rrf"][1])
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
