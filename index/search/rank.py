@@ -15,7 +15,7 @@ prints the threshold the dev set supports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import faiss
 import numpy as np
@@ -223,13 +223,17 @@ def score(
         ranking, late, verdict = _learned(data, query, found, shortlist, weights)
     elif method == "rrf":
         rrf = settings.ranking
-        ranking = sum(
-            weight / (rrf.rrf_k + _ranks(values))
-            for weight, values in (
-                (rrf.paragraph, found.paragraph_cos),
-                (rrf.sentence, found.sentence_cos),
-                (rrf.bm25, found.paragraph_bm25),
-            )
+        # Three terms: the sum is an array, never sum()'s start value 0.
+        ranking = cast(
+            np.ndarray,
+            sum(
+                weight / (rrf.rrf_k + _ranks(values))
+                for weight, values in (
+                    (rrf.paragraph, found.paragraph_cos),
+                    (rrf.sentence, found.sentence_cos),
+                    (rrf.bm25, found.paragraph_bm25),
+                )
+            ),
         )
     elif method == "dense":
         ranking = 0.5 * found.paragraph_cos + 0.5 * found.sentence_cos
