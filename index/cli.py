@@ -12,6 +12,7 @@ from typing import Any
 
 from index import _atomic
 from index.config import PROJECT_ROOT, IndexSettings, load_index_settings
+from index.crossval import held_out, report, rrf_outcomes
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
 from index.ingest.fetch import add_source
@@ -19,7 +20,7 @@ from index.models import Answer
 from index.retriever import Retriever
 from index.search.rank import METHODS
 from index.search.weights import WEIGHTS_FILE, Weights
-from index.training import FOLDS, examples, fit_weights, held_out, load_bank, report, rrf_outcomes
+from index.training import FOLDS, examples, fit_weights, load_bank
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ never anything particular to one article. The rows are what `index.weights` scor
 - `bm25`: the paragraph's BM25 divided by the best candidate's, so its scale does not depend on
   the question's length; `sentence_bm25`: the best sentence's BM25 squashed by s / (s + 4).
 - `late_interaction`: ColBERT-style MaxSim of the same MiniLM's token vectors, every question
-  token against its closest paragraph token, averaged. Pooled vectors blur a question into one
+  token against its closest paragraph token, averaged with IDF weights (`index.search.late`). Pooled vectors blur a question into one
   point; token by token, a rare word of the question still finds its counterpart.
 - `speaker_match`: how many of the question's content words name the paragraph's speaker, their
   role or organisation ("what does the analyst at X think"); `introduction_match`: the same for
@@ -166,36 +166,6 @@ def _match_fraction(question_words: list[str], names: frozenset[str]) -> float:
     if not question_words or not names:
         return 0.0
     return sum(any(similar(w, n) for n in names) for w in question_words) / len(question_words)
-
-
-def token_weights(ids: np.ndarray, document_frequency: np.ndarray, documents: int) -> np.ndarray:
-    """IDF of each question token over the indexed paragraphs: "the", "?" and a word every
-    paragraph shares weigh little in MaxSim; a word few paragraphs have weighs most."""
-    df = document_frequency[np.clip(ids, 0, len(document_frequency) - 1)]
-    return np.log((documents + 1) / (df + 0.5)) + 0.5
-
-
-def max_sim(
-    question_tokens: np.ndarray,
-    weights: np.ndarray,
-    token_vectors: np.ndarray,
-    token_start: np.ndarray,
-    rows: np.ndarray,
-) -> np.ndarray:
-    """MaxSim of the question's token vectors against each candidate paragraph's, averaged with
-    `weights` (see `token_weights`).
-
-    Only the candidates' token rows are read (the array may be memory-mapped float16).
-    """
-    if len(question_tokens) == 0 or len(rows) == 0:
-        return np.zeros(len(rows), dtype=np.float32)
-    starts, ends = token_start[rows], token_start[rows + 1]
-    lengths = ends - starts
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-    similarities = np.asarray(token_vectors[gather], dtype=np.float32) @ question_tokens.T
-    best = np.maximum.reduceat(similarities, offsets[:-1], axis=0)
-    return (best @ weights) / weights.sum()
 
 
 def rows_of_features(

@@ -24,7 +24,8 @@ from index.config import IndexSettings
 from index.encoders.base import QueryTokens
 from index.models import Answer, Hit, Scores
 from index.search.coverage import NO_MATCH, Verdict, judge
-from index.search.features import FEATURES, max_sim, rows_of_features, token_weights
+from index.search.features import FEATURES, rows_of_features
+from index.search.late import max_sim, token_weights
 from index.search.query import Query
 from index.search.store import IndexData
 from index.search.weights import Weights

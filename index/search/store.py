@@ -30,6 +30,7 @@ from index.errors import IndexCorruptError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
 from index.search.features import People
+from index.search.late import ParagraphTokens
 from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
@@ -90,44 +91,6 @@ class IndexData:
         self.people = People.of(self.passages)
         self.vocabulary = frozenset(self.paragraph_bm25.vocab_dict)
         self.token_df = self.tokens.document_frequency()
-
-
-@dataclass(frozen=True, slots=True)
-class ParagraphTokens:
-    """Token vectors of every paragraph in one float16 array, and what late interaction needs
-    beside them. float16 halves the memory of float32 with no change to any ranking (MaxSim
-    sums cosines to 3 decimals); loaded memory-mapped, only the candidates' rows are read."""
-
-    vectors: np.ndarray  # (tokens, dim) float16
-    ids: np.ndarray  # (tokens,) int32 token ids
-    start: np.ndarray  # (paragraphs + 1,) int64: paragraph row -> first token row
-
-    def document_frequency(self) -> np.ndarray:
-        """How many paragraphs hold each token id (for IDF weights)."""
-        rows = np.repeat(np.arange(len(self.start) - 1), np.diff(self.start))
-        pairs = np.unique(rows.astype(np.int64) << 32 | self.ids.astype(np.int64))
-        return np.bincount((pairs & 0xFFFFFFFF).astype(np.int64))
-
-    @classmethod
-    def stack(
-        cls, per_paragraph: list[tuple[np.ndarray, np.ndarray]], dimension: int
-    ) -> ParagraphTokens:
-        lengths = [len(ids) for _, ids in per_paragraph]
-        return cls(
-            vectors=(
-                np.concatenate([v for v, _ in per_paragraph]).astype(np.float16)
-                if per_paragraph
-                else np.zeros((0, dimension), dtype=np.float16)
-            ),
-            ids=np.concatenate([i for _, i in per_paragraph]).astype(np.int32)
-            if per_paragraph
-            else np.zeros(0, dtype=np.int32),
-            start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        )
-
-    def of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        a, b = int(self.start[row]), int(self.start[row + 1])
-        return self.vectors[a:b], self.ids[a:b]
 
 
 def file_fingerprints(sources_dir: Path) -> dict[str, str]:

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from index.search.weights import WEIGHTS_FILE
 from tests.conftest import EVAL, SOURCES
 
 
@@ -109,3 +110,46 @@ def test_eval_prints_every_method_and_plots(cli_env, tmp_path):
     assert rows["rrf"][4] == "4/4" and rows["rrf"][5] == "0/16"
     assert rows["learned"][4] == "4/4" and float(rows["learned"][1]) >= float(rows["rrf"][1])
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_reproduces_the_committed_weights(cli_env, tmp_path):
+    """`train` refits from the bank alone: what it writes is the weights.json in the repo."""
+    out = tmp_path / "weights.json"
+    done = run(cli_env, "train", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "weights written to" in done.stdout
+    fitted = json.loads(out.read_text(encoding="utf-8"))
+    committed = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    for name, weight in committed["ranker"].items():
+        assert fitted["ranker"][name] == pytest.approx(weight, rel=1e-3, abs=1e-4), name
+    for model in ("off_topic", "missing_term", "partial"):
+        assert fitted[model]["threshold"] == pytest.approx(committed[model]["threshold"], abs=1e-3)
+
+
+def test_eval_cv_prints_held_out_figures_against_rrf(cli_env):
+    """`eval --cv` prints the per-kind table from held-out folds, learned next to rrf."""
+    done = run(cli_env, "eval", "--cv")
+    assert done.returncode == 0, done.stderr
+    assert "held-out folds only" in done.stdout
+    table = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    assert header == ["figure", "rrf", "learned", "target"]
+    rows = {
+        cells[0]: cells
+        for cells in ([c.strip() for c in line.strip("|").split("|")] for line in table[2:])
+    }
+    for figure in (
+        "direct R@1 / R@3",
+        "paraphrase + casual R@1 / R@3",
+        "who R@1 / R@3",
+        "number R@1 / R@3",
+        "clause R@1 / R@3",
+        "near-miss flagged (partial or none)",
+        "off-topic abstained",
+        "answerable wrongly none",
+        "answerable wrongly partial",
+    ):
+        assert figure in rows
+    learned_r1 = float(rows["direct R@1 / R@3"][2].split(" / ")[0])
+    rrf_r1 = float(rows["direct R@1 / R@3"][1].split(" / ")[0])
+    assert learned_r1 >= rrf_r1
