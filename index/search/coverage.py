@@ -33,6 +33,7 @@ from index.search.features import (
     content_words,
     gives_number,
     number_asked,
+    text_words,
     trigrams,
     words,
 )
@@ -108,12 +109,10 @@ def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) 
     """The question's content words, each with the TERM_FEATURES of its best match among the
     paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read)."""
     rows = top[:TERM_CANDIDATES]
-    nearby_words = frozenset(w for row in rows.tolist() for w in words(data.passages[row].text))
-    nearby_tokens = (
-        np.concatenate([np.asarray(data.tokens.of(row)[0], dtype=np.float32) for row in rows])
-        if len(rows)
-        else np.zeros((0, tokens.vectors.shape[1]), dtype=np.float32)
+    nearby_words = frozenset(
+        w for row in rows.tolist() for w in text_words(data.passages[row].text)
     )
+    nearby_tokens = data.tokens.rows(data.tokens.gather(rows)[0])
     wanted = set(content_words(question))
     found: list[Term] = []
     for match in _WORD_SPAN.finditer(question):

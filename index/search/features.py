@@ -18,6 +18,7 @@ never anything particular to one article. The rows are what `index.weights` scor
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,6 +116,13 @@ def is_who_question(text: str) -> bool:
     return bool(_WHO.search(normalise_for_match(text)))
 
 
+@functools.lru_cache(maxsize=4096)
+def text_words(text: str) -> frozenset[str]:
+    """The distinct words of a passage (cached: the same passages come up question after question)."""
+    return frozenset(words(text))
+
+
+@functools.lru_cache(maxsize=65536)
 def trigrams(word: str) -> frozenset[str]:
     padded = f"#{word}#"
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))

@@ -169,7 +169,7 @@ def signals(
 def late_interaction(data: IndexData, tokens: QueryTokens, rows: np.ndarray) -> np.ndarray:
     """IDF-weighted MaxSim of the question's tokens against each paragraph in `rows`."""
     weights = token_weights(tokens.ids, data.token_df, len(data.passages))
-    return max_sim(tokens.vectors, weights, data.tokens.vectors, data.tokens.start, rows)
+    return max_sim(tokens.vectors, weights, data.tokens, rows)
 
 
 def _learned(

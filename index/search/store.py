@@ -36,15 +36,15 @@ from index.search.tokenize import tokenize
 log = logging.getLogger(__name__)
 
 # Bump when the files, the tokenizer or the vectors change meaning: older builds are then rebuilt.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _ARRAYS = ("paragraphs.npy", "sentences.npy")
 _FAISS = ("paragraphs.faiss", "sentences.faiss")
 _BM25 = ("bm25_paragraphs", "bm25_sentences")
-# Late interaction: every paragraph's token vectors (float16, read memory-mapped), their token
-# ids, and where each paragraph's tokens start.
-_TOKENS = ("token_vectors.npy", "token_ids.npy", "token_start.npy")
+# Late interaction: every paragraph's token vectors (int8, read memory-mapped), their scales,
+# their token ids, and where each paragraph's tokens start.
+_TOKENS = ("token_vectors.npy", "token_scales.npy", "token_ids.npy", "token_start.npy")
 
 
 @dataclass
@@ -246,7 +246,9 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         data.paragraph_bm25.save(str(staging / _BM25[0]))
         data.sentence_bm25.save(str(staging / _BM25[1]))
         for name, array in zip(
-            _TOKENS, (data.tokens.vectors, data.tokens.ids, data.tokens.start), strict=True
+            _TOKENS,
+            (data.tokens.vectors, data.tokens.scales, data.tokens.ids, data.tokens.start),
+            strict=True,
         ):
             np.save(staging / name, np.asarray(array), allow_pickle=False)
         checksums = {
@@ -353,8 +355,9 @@ def load(folder: Path) -> IndexData:
             sentence_bm25=bm25s.BM25.load(str(folder / _BM25[1])),
             tokens=ParagraphTokens(
                 vectors=np.load(folder / _TOKENS[0], mmap_mode="r", allow_pickle=False),
-                ids=np.load(folder / _TOKENS[1], allow_pickle=False),
-                start=np.load(folder / _TOKENS[2], allow_pickle=False),
+                scales=np.load(folder / _TOKENS[1], mmap_mode="r", allow_pickle=False),
+                ids=np.load(folder / _TOKENS[2], allow_pickle=False),
+                start=np.load(folder / _TOKENS[3], allow_pickle=False),
             ),
         )
     except IndexCorruptError:

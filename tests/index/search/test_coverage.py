@@ -73,12 +73,15 @@ def test_rrf_is_kept_and_never_partial(retriever):
     assert answer.coverage in ("full", "none") and answer.missing == ()
 
 
-def test_token_vectors_are_float16_and_read_memory_mapped(make_settings, encoder):
+def test_token_vectors_are_int8_and_read_memory_mapped(make_settings, encoder):
+    """Per-token storage stays small (int8 and a scale) and is read from disk as needed."""
     settings = make_settings()
     built = Retriever(settings, encoder=encoder)
     tokens = built.data.tokens
-    assert tokens.vectors.dtype == np.float16
-    assert tokens.start[-1] == len(tokens.vectors) == len(tokens.ids)
+    assert tokens.vectors.dtype == np.int8
+    assert tokens.start[-1] == len(tokens.vectors) == len(tokens.ids) == len(tokens.scales)
+    norms = np.linalg.norm(tokens.rows(np.arange(len(tokens.vectors))), axis=1)
+    assert np.allclose(norms, 1.0, atol=0.01)  # unit vectors, barely moved by the rounding
     cached = Retriever(settings, encoder=encoder)  # loaded from disk this time
     assert isinstance(cached.data.tokens.vectors, np.memmap)
     question = "Which country supplies Russia with drones?"
