@@ -77,7 +77,7 @@ def _memory(retriever: Retriever) -> Row:
     grew = rss_mb() - before
     vectors = data.paragraph_vectors.nbytes + data.sentence_vectors.nbytes
     return Row(
-        "late-interaction token store (float16, memory-mapped)",
+        "late-interaction token store (int8 + scale, memory-mapped)",
         "size; per token; at a million paragraphs",
         f"{store / 1024:.0f} KB for {count} tokens ({per_paragraph:.0f} a paragraph); "
         f"{per_token:.0f} B a token; {million:.0f} GB",

@@ -33,8 +33,8 @@ from index.search.features import (
     content_words,
     gives_number,
     number_asked,
+    spelling_closeness,
     text_words,
-    trigrams,
     words,
 )
 from index.search.tokenize import tokenize
@@ -100,11 +100,6 @@ class Verdict:
     threshold: float
 
 
-def _dice(word: str, other: str) -> float:
-    a, b = trigrams(word), trigrams(other)
-    return 2 * len(a & b) / (len(a) + len(b))
-
-
 def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) -> list[Term]:
     """The question's content words, each with the TERM_FEATURES of its best match among the
     paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read)."""
@@ -123,7 +118,9 @@ def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) 
         stems = tokenize(word)
         in_vocabulary = bool(stems) and all(s in data.vocabulary for s in stems)
         spelling = (
-            1.0 if in_vocabulary else max((_dice(word, w) for w in nearby_words), default=0.0)
+            1.0
+            if in_vocabulary
+            else max((spelling_closeness(word, w) for w in nearby_words), default=0.0)
         )
         pieces = np.flatnonzero(
             (tokens.spans[:, 0] >= match.start()) & (tokens.spans[:, 1] <= match.end())

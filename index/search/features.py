@@ -128,12 +128,18 @@ def trigrams(word: str) -> frozenset[str]:
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
-def similar(word: str, other: str, threshold: float = 0.7) -> bool:
-    """Equal, or close in character trigrams (Dice): "dalten" is "dalton" mistyped."""
+@functools.lru_cache(maxsize=262144)
+def spelling_closeness(word: str, other: str) -> float:
+    """Dice of character trigrams, 1.0 for the same word (cached: the same pairs recur)."""
     if word == other:
-        return True
+        return 1.0
     a, b = trigrams(word), trigrams(other)
-    return 2 * len(a & b) / (len(a) + len(b)) >= threshold
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def similar(word: str, other: str, threshold: float = 0.7) -> bool:
+    """Equal, or close in character trigrams: "dalten" is "dalton" mistyped."""
+    return spelling_closeness(word, other) >= threshold
 
 
 def _speaker_words(speaker: Speaker) -> frozenset[str]:

@@ -58,7 +58,9 @@ class ParagraphTokens:
 
     def rows(self, gather: np.ndarray) -> np.ndarray:
         """The float32 vectors of token rows `gather`."""
-        return self.vectors[gather].astype(np.float32) * self.scales[gather][:, None]
+        # np.asarray: products of np.memmap subclasses miss BLAS (12 ms instead of 0.5 here).
+        vectors = np.asarray(self.vectors[gather], dtype=np.float32)
+        return vectors * np.asarray(self.scales[gather])[:, None]
 
     def of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Paragraph `row`'s float32 token vectors and ids."""
@@ -88,7 +90,8 @@ def max_sim(
     if len(question_tokens) == 0 or len(rows) == 0:
         return np.zeros(len(rows), dtype=np.float32)
     gather, offsets = tokens.gather(rows)
-    similarities = tokens.vectors[gather].astype(np.float32) @ question_tokens.T
-    similarities *= tokens.scales[gather][:, None]
+    # Scaled after the product: one multiply per (token, question token), not per dimension.
+    similarities = np.asarray(tokens.vectors[gather], dtype=np.float32) @ question_tokens.T
+    similarities *= np.asarray(tokens.scales[gather])[:, None]
     best = np.maximum.reduceat(similarities, offsets[:-1], axis=0)
     return (best @ weights) / weights.sum()

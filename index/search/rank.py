@@ -1,15 +1,17 @@
-"""Hybrid ranking of one query against a built index, and the decision to abstain.
+"""Ranking of one query against a built index, and how much of it the article covers.
 
-Ranking is weighted reciprocal rank fusion (RRF, Cormack et al. 2009) of three rankings of the
-candidate paragraphs: paragraph cosine, best-sentence cosine and paragraph BM25. RRF needs no
-calibration between score families; on the dev set it beats each family alone and every linear
-blend tried (README "How answers are scored").
+Candidates are the union of the best paragraphs by dense paragraph vectors, dense sentence
+vectors and BM25 (`signals`). Four methods rank them:
 
-Ranks say nothing about whether anything answers at all, so abstention uses an absolute
-*evidence* score: a weighted sum of the paragraph cosine, the best-sentence cosine and the best
-sentence's BM25 squashed into [0, 1) by s / (s + saturation). When no candidate reaches the
-threshold the answer abstains. Weights and threshold come from config; `python -m index eval`
-prints the threshold the dev set supports.
+- `learned` (the default): a weighted sum of the FEATURES of `index.search.features`, late
+  interaction computed for the `late_candidates` best by the other signals only; weights and the
+  coverage models (`index.search.coverage`) come from index/search/weights.json, fitted by
+  `python -m index train` under grouped cross-validation (README "How answers are scored").
+- `rrf`: the earlier ranking, weighted reciprocal rank fusion (Cormack et al. 2009) of paragraph
+  cosine, best-sentence cosine and BM25, abstaining when an absolute *evidence* score (a weighted
+  sum of the cosines and the best sentence's BM25 squashed by s / (s + saturation)) stays under
+  the configured threshold. Kept to compare against; it never answers `partial`.
+- `dense` and `bm25`: one family alone, with rrf's abstention.
 """
 
 from __future__ import annotations
