@@ -153,3 +153,23 @@ def test_eval_cv_prints_held_out_figures_against_rrf(cli_env):
     learned_r1 = float(rows["direct R@1 / R@3"][2].split(" / ")[0])
     rrf_r1 = float(rows["direct R@1 / R@3"][1].split(" / ")[0])
     assert learned_r1 >= rrf_r1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "--k", "-1", "drones?"), "--k"),
+        (("search", "--k", "0", "drones?"), "--k"),
+        (("search", "--file", "{binary}"), "not UTF-8 text"),
+    ],
+    ids=["k-negative", "k-zero", "binary-question-file"],
+)
+def test_bad_search_arguments_are_one_line(cli_env, tmp_path, args, message):
+    """A `--k` below 1 (0 included, never silently the default) and a binary --file: one line,
+    exit 2, no traceback."""
+    binary = tmp_path / "questions.bin"
+    binary.write_bytes(bytes(range(256)) * 20)
+    done = run(cli_env, *(arg.format(binary=binary) for arg in args))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
