@@ -1,7 +1,8 @@
 """The fitted weights and thresholds of the learned ranker and of coverage, as JSON in the repo.
 
 `python -m index train` writes them (`index.training`), everything else only reads them. They are
-plain numbers keyed by feature name, so a reader can see what counts and by how much; no pickle.
+plain numbers keyed by feature name, so a reader can see what counts and by how much; nothing
+is pickled.
 """
 
 from __future__ import annotations
