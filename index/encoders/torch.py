@@ -146,12 +146,8 @@ class Encoder:
     def encode_chunks(
         self, texts: list[str]
     ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]:
-        """Vectors and token vectors for `texts` one forward pass at a time, by token count,
-        shortest first.
-
-        Yields (rows of `texts`, their vectors, their tokens) per pass of `question_chunk` texts
-        at most.
-        """
+        """`QueryEncoder.encode_chunks`: passes of `question_chunk` texts at most, shortest first,
+        each giving pooled vectors and token vectors from one `encode(output_value=None)`."""
         if not texts:
             return
         model = self.model
