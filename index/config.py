@@ -32,7 +32,7 @@ def default_config_path() -> Path:
 
 class RankingWeights(BaseModel):
     """The `rrf` method: weighted reciprocal rank fusion of three rankings (README "How answers
-    are scored"). The default `learned` method reads index/weights.json instead."""
+    are scored"). The default `learned` method reads index/search/weights.json instead."""
 
     paragraph: float = Field(0.5, ge=0)
     sentence: float = Field(1.0, ge=0)

@@ -1,7 +1,7 @@
 """The signals a learned ranker weighs, computed for the candidate paragraphs of one question.
 
 Every feature is generic: it reads the question, the candidates' text, vectors and attribution,
-never anything particular to one article. The rows are what `index.weights` scores and what
+never anything particular to one article. The rows are what `index.search.weights` scores and what
 `python -m index train` fits.
 
 - `paragraph_cosine`, `sentence_cosine`: the question vector against the paragraph's and against

@@ -207,7 +207,7 @@ def score(
     method: Method = "learned",
     weights: Weights | None = None,
 ) -> Answer:
-    """Rank paragraphs for `query` and judge how much of it they cover (`index.coverage`).
+    """Rank paragraphs for `query` and judge how much of it they cover (`index.search.coverage`).
 
     "learned" ranks by the fitted weights and judges coverage with the fitted models; the other
     methods abstain on the evidence threshold and never say `partial`.
@@ -221,7 +221,9 @@ def score(
     verdict: Verdict | None = None
     if method == "learned":
         if weights is None:
-            raise ValueError("the learned ranking needs weights (index.weights.load_weights)")
+            raise ValueError(
+                "the learned ranking needs weights (index.search.weights.load_weights)"
+            )
         shortlist = max(settings.late_candidates, k)
         ranking, late, verdict = _learned(data, query, found, shortlist, weights)
     elif method == "rrf":
