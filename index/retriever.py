@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from index.config import IndexSettings
 from index.encoders.backends import passage_encoder, query_encoder
-from index.encoders.base import QueryEncoder
+from index.encoders.base import PassageEncoder, QueryEncoder
 from index.encoders.torch import Encoder
 from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
 from index.ingest.loaders import load_sources
@@ -28,6 +28,7 @@ from index.search.store import (
     tune_search,
 )
 from index.search.tokenize import tokenize
+from index.search.weights import Weights, load_weights
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,12 @@ class Retriever:
     reference, so searches already running finish on the index they started with.
     """
 
-    def __init__(self, settings: IndexSettings, encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        settings: IndexSettings,
+        encoder: Encoder | None = None,
+        weights: Weights | None = None,
+    ) -> None:
         self.settings = settings
         # The torch reference loads only when something needs it (the torch backend, a first
         # ONNX export, a model ONNX cannot take), so a cached start never imports torch.
@@ -109,7 +115,8 @@ class Retriever:
             lazy=settings.backend != "torch",
         )
         self.query_encoder: QueryEncoder = query_encoder(settings, self.encoder)
-        self._passage_encoder: QueryEncoder | None = None
+        self._passage_encoder: PassageEncoder | None = None
+        self.weights: Weights = weights or load_weights()
         self._reload_lock = threading.Lock()
         self._data: IndexData | None = None
         self.last_report = self.reload()
@@ -117,36 +124,41 @@ class Retriever:
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
-    def passage_encoder(self) -> QueryEncoder:
+    def passage_encoder(self) -> PassageEncoder:
         """What embeds passages (index/encoders/torch.py `passage_encoder`), made on first build."""
         if self._passage_encoder is None:
             self._passage_encoder = passage_encoder(self.settings, self.encoder, self.query_encoder)
         return self._passage_encoder
 
-    def _on_disk(self, files: dict[str, str]) -> tuple[IndexData | None, list[Source]]:
-        """The build on disk when it matches these files and this model, else None and the
-        sources that build had (what a rebuild reports its changes against)."""
+    def _on_disk(
+        self, files: dict[str, str]
+    ) -> tuple[IndexData | None, IndexData | None, list[Source]]:
+        """The build on disk when it matches these files and this model; else None, that build
+        when it can be re-used (same model: its paragraphs' token vectors), and its sources (what
+        a rebuild reports its changes against)."""
         try:
             folder = current_build(self.settings)
             if folder is None:
-                return None, []
+                return None, None, []
             manifest = read_manifest(folder)
+            same_model = manifest.get("model", {}).get("name") == self.encoder.name
             if (
                 manifest.get("files") != files
-                or manifest.get("model", {}).get("name") != self.encoder.name
+                or not same_model
                 or manifest.get("faiss_index") != self.settings.faiss_index
             ):
                 log.info(
                     "index cache is out of date (sources, model or index type changed); rebuilding"
                 )
-                return None, sources_from_manifest(manifest)
+                old = sources_from_manifest(manifest)
+                return None, (load(folder) if same_model else None), old
             data = load(folder)
             for index in (data.paragraph_index, data.sentence_index):
                 tune_search(index, self.settings)
-            return data, data.sources
+            return data, data, data.sources
         except IndexCorruptError as exc:
             log.warning("index cache is corrupt (%s); rebuilding", exc)
-            return None, []
+            return None, None, []
 
     def reload(self) -> ReloadReport:
         """Re-read the sources folder; rebuild (embedding only texts never embedded) if anything
@@ -160,18 +172,26 @@ class Retriever:
                 and current.model == self.encoder.name
             ):
                 return ReloadReport((), (), (), 0, 0, rebuilt=False)
+            previous = current
             if current is None:
-                cached, previous = self._on_disk(files)
+                cached, previous, before = self._on_disk(files)
                 if cached is not None:
                     self._data = cached
                     log.info("index loaded from cache: %d passages", len(cached.passages))
                     return ReloadReport((), (), (), 0, 0, rebuilt=False)
             else:
-                previous = current.sources
+                before = current.sources
             sources = load_sources(self.settings.sources_dir)
-            data = build(sources, files, self.passage_encoder, self.settings)
+            data = build(
+                sources,
+                files,
+                self.encoder,
+                self.settings,
+                previous=previous,
+                passages=self.passage_encoder,
+            )
             save(data, self.settings)
-            report = diff(previous, data)
+            report = diff(before, data)
             self._data = data
             log.info(
                 "index built: %d sources, %d passages (%s)",
@@ -216,7 +236,11 @@ class Retriever:
     # -- search ------------------------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int | None = None, source: str | None = None, method: Method = "hybrid"
+        self,
+        query: str,
+        k: int | None = None,
+        source: str | None = None,
+        method: Method = "learned",
     ) -> Answer:
         """The best `k` paragraphs for `query`, or an abstention when none answers it."""
         return self.search_many([query], k=k, source=source, method=method)[0]
@@ -226,7 +250,7 @@ class Retriever:
         queries: list[str],
         k: int | None = None,
         source: str | None = None,
-        method: Method = "hybrid",
+        method: Method = "learned",
     ) -> list[Answer]:
         """Like `search` for several queries, encoded together (a few forward passes).
 
@@ -242,7 +266,7 @@ class Retriever:
         queries: list[str],
         k: int | None = None,
         source: str | None = None,
-        method: Method = "hybrid",
+        method: Method = "learned",
     ) -> Iterator[tuple[list[int], list[Answer]]]:
         """`search_many` one forward pass at a time, shortest questions first.
 
@@ -268,7 +292,7 @@ class Retriever:
         texts: list[str],
         k: int | None = None,
         source: str | None = None,
-        method: Method = "hybrid",
+        method: Method = "learned",
     ) -> Iterator[tuple[list[int], list[Answer]]]:
         """`search_chunks` for texts `clean` already returned: they are not cleaned again."""
         data = self.data  # one snapshot for the whole batch, even if a reload swaps it meanwhile
@@ -280,9 +304,9 @@ class Retriever:
     def _chunks(
         self, data: IndexData, texts: list[str], k: int, source: str | None, method: Method
     ) -> Iterator[tuple[list[int], list[Answer]]]:
-        for rows, vectors in self.query_encoder.encode_chunks(texts):
+        for rows, vectors, tokens in self.query_encoder.encode_chunks(texts):
             answers = []
-            for row, vector in zip(rows, vectors, strict=True):
-                query = Query(texts[row], vector, tokenize(texts[row]))
-                answers.append(score(data, query, self.settings, k, source, method))
+            for row, vector, token_vectors in zip(rows, vectors, tokens, strict=True):
+                query = Query(texts[row], vector, tokenize(texts[row]), token_vectors)
+                answers.append(score(data, query, self.settings, k, source, method, self.weights))
             yield rows, answers

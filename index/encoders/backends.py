@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from index.config import IndexSettings
-from index.encoders.base import QueryEncoder
+from index.encoders.base import PassageEncoder, QueryEncoder
 from index.encoders.onnx import Precision
 from index.encoders.torch import Encoder
 from index.errors import ExportUnsupportedError
@@ -41,7 +41,7 @@ def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
 
 def passage_encoder(
     settings: IndexSettings, reference: Encoder, questions: QueryEncoder
-) -> QueryEncoder:
+) -> PassageEncoder:
     """What embeds passages: the float32 ONNX export unless `index.passage_backend = "torch"`.
 
     The export gives the reference's vectors (cosine 0.9999+, checked when it is made) at about

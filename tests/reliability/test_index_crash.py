@@ -162,7 +162,14 @@ def test_sigkill_at_each_step_of_saving_leaves_a_whole_index(
     old_build, old_files = _state(settings)
     (settings.sources_dir / "bakery.md").write_text(BAKERY, encoding="utf-8")
     new_files = file_fingerprints(settings.sources_dir)
-    data = store.build(load_sources(settings.sources_dir), new_files, old.passage_encoder, settings)
+    data = store.build(
+        load_sources(settings.sources_dir),
+        new_files,
+        encoder,
+        settings,
+        previous=old.data,
+        passages=old.passage_encoder,
+    )
     status = _killed_while_saving(lambda: store.save(data, settings), point)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
     build, files = _state(settings)
