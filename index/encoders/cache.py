@@ -20,8 +20,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from index.encoders.base import model_files
+from index.config import IndexSettings
+from index.encoders.base import PassageEncoder, chunk_by_length, model_files
 
 log = logging.getLogger(__name__)
 
@@ -103,3 +105,35 @@ class EmbeddingCache:
                 connection.close()
         except sqlite3.Error as exc:
             log.warning("embedding cache %s cannot be written (%s); carrying on", self.path, exc)
+
+
+def cached_vectors(
+    texts: list[str], encoder: PassageEncoder, settings: IndexSettings
+) -> tuple[dict[str, np.ndarray], int]:
+    """Every text's vector: from the cache, or embedded by `encoder` (then remembered). Returns
+    them by text, and how many were embedded."""
+    cache = EmbeddingCache.for_model(settings.cache_dir, encoder.name, encoder.dimension)
+    known = cache.get(texts)
+    missing = [t for t in texts if t not in known]
+    if missing:
+        log.info("embedding %d new texts (%d from the cache)", len(missing), len(known))
+        vectors = _embed(encoder, missing, settings)
+        cache.put(missing, vectors)
+        known.update(zip(missing, vectors, strict=True))
+    return known, len(missing)
+
+
+def _embed(encoder: PassageEncoder, texts: list[str], settings: IndexSettings) -> np.ndarray:
+    """Vectors for `texts` in batches of similar length (little padding), with a bar on big
+    builds."""
+    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
+    with tqdm(
+        total=len(texts),
+        desc="embedding",
+        unit="text",
+        disable=len(texts) < settings.progress_bar_min_texts,
+    ) as bar:
+        for rows in chunk_by_length([len(t) for t in texts], settings.encode_batch_size):
+            vectors[rows] = encoder.encode([texts[row] for row in rows])
+            bar.update(len(rows))
+    return vectors

@@ -22,12 +22,11 @@ from typing import Any
 import bm25s
 import faiss
 import numpy as np
-from tqdm import tqdm
 
 from index import _atomic
 from index.config import IndexSettings
-from index.encoders.base import PassageEncoder, chunk_by_length
-from index.encoders.cache import EmbeddingCache
+from index.encoders.base import PassageEncoder
+from index.encoders.cache import cached_vectors
 from index.encoders.torch import Encoder
 from index.errors import IndexCorruptError
 from index.ingest.loaders import content_hash, source_files
@@ -150,14 +149,7 @@ def build(
     paragraphs = [p.text for s in sources for p in s.passages]
     sentences = [sent for s in sources for p in s.passages for sent in p.sentences]
     texts = list(dict.fromkeys([*paragraphs, *sentences]))
-    cache = EmbeddingCache.for_model(settings.cache_dir, passages.name, passages.dimension)
-    known = cache.get(texts)
-    missing = [t for t in texts if t not in known]
-    if missing:
-        log.info("embedding %d new texts (%d from the cache)", len(missing), len(known))
-        vectors = _embed(passages, missing, settings)
-        cache.put(missing, vectors)
-        known.update(zip(missing, vectors, strict=True))
+    known, embedded = cached_vectors(texts, passages, settings)
 
     def stack(texts: list[str]) -> np.ndarray:
         if not texts:
@@ -187,24 +179,8 @@ def build(
         sentence_bm25=build_bm25(sentences),
         tokens=ParagraphTokens.stack([known_tokens[t] for t in paragraphs], passages.dimension),
     )
-    data.texts_embedded, data.texts_cached = len(missing), len(texts) - len(missing)
+    data.texts_embedded, data.texts_cached = embedded, len(texts) - embedded
     return data
-
-
-def _embed(encoder: PassageEncoder, texts: list[str], settings: IndexSettings) -> np.ndarray:
-    """Vectors for `texts` in batches of similar length (little padding), with a bar on big
-    builds."""
-    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
-    with tqdm(
-        total=len(texts),
-        desc="embedding",
-        unit="text",
-        disable=len(texts) < settings.progress_bar_min_texts,
-    ) as bar:
-        for rows in chunk_by_length([len(t) for t in texts], settings.encode_batch_size):
-            vectors[rows] = encoder.encode([texts[row] for row in rows])
-            bar.update(len(rows))
-    return vectors
 
 
 # --- persistence -------------------------------------------------------------------------------
