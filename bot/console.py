@@ -6,8 +6,8 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.answering import Answerer
-from bot.rendering import render_answer, render_sources_page, to_text
+from bot.questions.batcher import Answerer
+from bot.rendering.answers import render_answer, render_sources_page, to_text
 from bot.settings import Settings
 from index.errors import QuotebotError
 from index.retriever import Retriever

@@ -12,10 +12,10 @@ from typing import Any
 from index.config import IndexSettings, load_index_settings
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
-from index.fetch import add_source
+from index.ingest.fetch import add_source
 from index.models import Answer
 from index.retriever import Retriever
-from index.search import METHODS
+from index.search.rank import METHODS
 
 log = logging.getLogger(__name__)
 

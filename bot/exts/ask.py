@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import asking
 from bot.bot import NO_PINGS, Quotebot
+from bot.questions import pipeline as asking
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
