@@ -13,6 +13,13 @@ The real, unmodified discord.py 2.x client connects to it over the wire::
 Main pieces: :class:`FakeDiscord` (server, world, test helpers, records, faults),
 :func:`running_bot`, :func:`point_discord_at`, the payload builders in
 :mod:`fakecord.builders`, and the record types in :mod:`fakecord.records`.
+
+The fake speaks Discord's published API: :mod:`fakecord.openapi` checks every request the
+bot sends (body, ``payload_json``, query) and every reply and gateway object the fake sends
+against Discord's OpenAPI spec. A request the spec rejects gets Discord's ``400 Invalid Form
+Body``; leaving ``FakeDiscord`` with any violation fails the test, naming the operation, the
+JSON path and the payload. Tests that send broken payloads on purpose take them with
+:meth:`FakeDiscord.take_spec_violations`.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from .builders import (
     make_user,
     snowflake,
 )
+from .openapi import Violation
 from .records import (
     CommandNotSyncedError,
     FakeDiscordError,
@@ -64,6 +72,7 @@ __all__ = [
     "Permission",
     "RecordedFile",
     "RecordedRequest",
+    "Violation",
     "World",
     "make_dm_channel",
     "make_guild",

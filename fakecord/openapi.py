@@ -338,8 +338,7 @@ _CHANNEL = "channel"
 _DISPATCHED: Mapping[str, tuple[tuple[str, str], ...]] = {
     "READY": (("user", "UserPIIResponse"),),
     "GUILD_CREATE": (
-        ("", "GuildResponse"),
-        ("roles[]", "GuildRoleResponse"),
+        ("", "GuildResponse"),  # its roles too
         ("channels[]", _CHANNEL),
         ("threads[]", "ThreadResponse"),
         ("members[]", "GuildMemberResponse"),
@@ -349,6 +348,10 @@ _DISPATCHED: Mapping[str, tuple[tuple[str, str], ...]] = {
     "MESSAGE_UPDATE": (("", "MessageResponse"),),
     "THREAD_CREATE": (("", "ThreadResponse"),),
     "INTERACTION_CREATE": (
+        ("type", "InteractionTypes"),
+        ("context", "InteractionContextType"),
+        ("locale", "AvailableLocalesEnum"),
+        ("guild_locale", "AvailableLocalesEnum"),
         ("user", "UserResponse"),
         ("member", "GuildMemberResponse"),
         ("channel", _CHANNEL),
