@@ -3,15 +3,17 @@
 :class:`SpecChecker` checks every request the bot sends (JSON body, the ``payload_json`` part
 of a multipart body, query parameters) against its operation's request schema, and every JSON
 reply and gateway object the fake sends that REST also describes against the response
-schemas. It records :class:`Violation`\\ s; :class:`~fakecord.server.FakeDiscord` fails
-the test when it stops with any left.
+schemas. It records each :class:`Violation`; :class:`~fakecord.server.FakeDiscord` refuses
+a request that has one (``400 Invalid Form Body``, as Discord does) and fails the test when it
+stops with any left.
 
 The spec is read the way Discord means it:
 
 - an int-parseable string passes where the spec says ``integer`` (Discord's own convention:
   64-bit numbers travel as strings; snowflakes are written as ``format: snowflake`` strings);
-- ``oneOf`` is read as ``anyOf``: the spec's unions overlap (a message component with only
-  optional fields matches several branches) and Discord tells them apart by ``type``;
+- ``oneOf`` is read as ``anyOf``: the spec's unions overlap (a nonce ``"12"`` is both its
+  integer and its string form, a partial object fits several shapes) and Discord takes the
+  first that fits, telling components and callbacks apart by ``type``;
 - query strings are decoded first: booleans as ``true``/``false``/``1``/``0``.
 
 What the spec gets wrong about what Discord accepts is in :data:`ALLOWED`, each with its reason.

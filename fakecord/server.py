@@ -382,9 +382,12 @@ class FakeDiscord(RestHandlers):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 recent = "\n  ".join(repr(r) for r in self.requests[-10:]) or "(none)"
-                raise FakeDiscordTimeoutError(
+                message = (
                     f"timed out after {timeout}s waiting for {what}; last requests:\n  {recent}"
                 )
+                if self.spec_violations:  # a refused request is the likely reason
+                    message += "\n" + _spec_report(self.spec_violations)
+                raise FakeDiscordTimeoutError(message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=min(remaining, 0.5))
 
