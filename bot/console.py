@@ -7,7 +7,9 @@ import sys
 from typing import TextIO
 
 from bot.questions.batcher import Answerer
-from bot.rendering.answers import render_answer, render_sources_page, to_text
+from bot.rendering.answers import render_answer
+from bot.rendering.browsing import render_sources_page
+from bot.rendering.text import to_text
 from bot.settings import Settings
 from index.errors import QuotebotError
 from index.retriever import Retriever

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bot import NO_PINGS, Quotebot
-from bot.questions import pipeline as asking
+from bot.bot import Quotebot
+from bot.questions import pipeline
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,8 @@ def source_choices(bot: Quotebot, current: str) -> list[app_commands.Choice[str]
     ][:25]
 
 
-def asker_of(interaction: discord.Interaction) -> asking.Asker:
-    return asking.Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
+def asker_of(interaction: discord.Interaction) -> pipeline.Asker:
+    return pipeline.Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
 
 
 async def respond(
@@ -37,9 +37,8 @@ async def respond(
     private: bool | None = None,
 ) -> None:
     """Validate and check limits (refusals are private and immediate), defer, then answer."""
-    asking.validate(bot, question, source)
     asker = asker_of(interaction)
-    await asking.check_cooldowns(bot, asker)
+    admitted = await pipeline.admit(bot, question, asker, source)
     if private is None:
         private = (
             (await bot.database.guild_config(asker.guild_id)).private_by_default
@@ -47,9 +46,9 @@ async def respond(
             else False
         )
     await interaction.response.defer(thinking=True, ephemeral=private)
-    embed, view = await asking.answer(bot, question, asker, source=source, private=private)
+    embed, view = await pipeline.answer(bot, admitted, private=private)
     view.message = await interaction.followup.send(
-        embed=embed, view=view, ephemeral=private, allowed_mentions=NO_PINGS, wait=True
+        embed=embed, view=view, ephemeral=private, wait=True
     )
 
 

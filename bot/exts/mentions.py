@@ -8,8 +8,8 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.bot import NO_PINGS, Quotebot
-from bot.questions import pipeline as asking
+from bot.bot import Quotebot
+from bot.questions import pipeline
 from bot.questions.extract import mentions_user, question_from_message
 from index.errors import QuotebotError
 
@@ -63,16 +63,13 @@ class Mentions(commands.Cog):
             if not question:
                 await self._reply(message, content=HOW_TO_ASK)
                 return
-        asker = asking.Asker(
+        asker = pipeline.Asker(
             message.author.id, message.guild.id if message.guild else None, message.channel.id
         )
         try:
-            asking.validate(self.bot, question)
-            await asking.check_cooldowns(self.bot, asker)
+            admitted = await pipeline.admit(self.bot, question, asker)
             async with message.channel.typing():
-                embed, view = await asking.answer(
-                    self.bot, question[: self.bot.settings.bot.max_question_chars], asker
-                )
+                embed, view = await pipeline.answer(self.bot, admitted)
         except QuotebotError as exc:
             await self._reply(message, content=str(exc))
             return
@@ -88,7 +85,7 @@ class Mentions(commands.Cog):
     ) -> None:
         try:
             thread = await message.create_thread(name=question[:90] or "Answer")
-            view.message = await thread.send(embed=embed, view=view, allowed_mentions=NO_PINGS)  # type: ignore[attr-defined]
+            view.message = await thread.send(embed=embed, view=view)  # type: ignore[attr-defined]
         except discord.HTTPException as exc:
             log.warning("could not answer in a thread in channel %s: %s", message.channel.id, exc)
             view.message = await self._reply(message, embed=embed, view=view)  # type: ignore[attr-defined]
@@ -105,7 +102,6 @@ class Mentions(commands.Cog):
             return await message.reply(
                 content=content,
                 embed=embed,
-                allowed_mentions=NO_PINGS,
                 mention_author=False,
                 **kwargs,
             )

@@ -1,4 +1,9 @@
-"""The path every question takes, whichever way it was asked: checks, search, record, render."""
+"""The path every question takes, whichever way it was asked.
+
+`admit` shortens and cleans the question once and checks the cooldowns (refusals come before
+anything is spent); `answer` has the batcher search it, records it and builds the answer's
+embed and buttons. Cogs only decide where the answer goes.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ import discord
 
 from bot.ui.answer import AnswerView
 from index.errors import QuotebotError
-from index.search.query import clean_query
 
 if TYPE_CHECKING:
     from bot.bot import Quotebot
@@ -31,13 +35,27 @@ class Asker:
     channel_id: int | None
 
 
-def validate(bot: Quotebot, question: str, source: str | None = None) -> str:
-    """The cleaned question; domain errors (empty, unknown source) before anything is spent."""
-    question = question[: bot.settings.bot.max_question_chars]
-    text = clean_query(question, bot.retriever.settings.max_query_chars)
-    if source is not None:
-        bot.retriever.source(source)
-    return text
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question admitted for an answer."""
+
+    asked: str  # what the user wrote, shortened: recorded and echoed under the answer
+    text: str  # cleaned once: what is searched
+    asker: Asker
+    source: str | None = None
+
+
+def clean(bot: Quotebot, question: str, source: str | None = None) -> tuple[str, str]:
+    """(the question shortened, its cleaned text); domain errors (empty, unknown source) first."""
+    asked = question[: bot.settings.bot.max_question_chars]
+    return asked, bot.retriever.clean(asked, source)
+
+
+async def admit(bot: Quotebot, question: str, asker: Asker, source: str | None = None) -> Question:
+    """The question cleaned once, if the asker may ask now; QuotebotError says why not."""
+    asked, text = clean(bot, question, source)
+    await check_cooldowns(bot, asker)
+    return Question(asked, text, asker, source)
 
 
 async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
@@ -62,27 +80,24 @@ async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
 
 
 async def answer(
-    bot: Quotebot,
-    question: str,
-    asker: Asker,
-    source: str | None = None,
-    private: bool = False,
+    bot: Quotebot, question: Question, private: bool = False
 ) -> tuple[discord.Embed, AnswerView]:
     """Search off the event loop, store the answer, and build its embed and buttons."""
+    asker = question.asker
     per_page = bot.settings.index.k
     if asker.guild_id is not None:
         per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
-    result = await bot.answerer.ask(
-        question, k=per_page * bot.settings.bot.max_pages, source=source
+    result = await bot.answerer.ask_cleaned(
+        question.text, k=per_page * bot.settings.bot.max_pages, source=question.source
     )
     answer_id = await bot.database.record_answer(
         guild_id=asker.guild_id,
         channel_id=asker.channel_id,
         user_id=asker.user_id,
-        question=question,
+        question=question.asked,
         abstained=result.abstained,
         passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
-        source=source,
+        source=question.source,
     )
     view = AnswerView(
         bot, result, answer_id=answer_id, asker_id=asker.user_id, per_page=per_page, private=private

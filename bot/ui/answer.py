@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.rendering.answers import page_count_of, render_answer, render_why, to_embed
+from bot.rendering.answers import render_answer, render_why
+from bot.rendering.text import page_count
+from bot.ui.embeds import to_embed
 from bot.ui.expiry import ExpiringView
 from index.errors import PassageNotFoundError
 from index.models import Answer, Passage
@@ -16,7 +18,6 @@ if TYPE_CHECKING:
     from bot.bot import Quotebot
 
 log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 
 
 class AnswerView(ExpiringView):
@@ -58,7 +59,7 @@ class AnswerView(ExpiringView):
 
     @property
     def pages(self) -> int:
-        return page_count_of(self.answer, self.per_page)
+        return page_count(len(self.answer.hits), self.per_page)
 
     def _neighbours(self) -> tuple[Passage | None, Passage | None] | None:
         if not self.context:
@@ -100,7 +101,6 @@ class AnswerView(ExpiringView):
         await interaction.response.send_message(
             "Only the person who asked can change this answer; ask your own with `/ask`.",
             ephemeral=True,
-            allowed_mentions=NO_PINGS,
         )
         return False
 
@@ -153,7 +153,7 @@ class AnswerView(ExpiringView):
         embed.set_author(name=f"Asked by {interaction.user.display_name}"[:256])
         await interaction.response.defer()
         try:
-            await channel.send(embed=embed, allowed_mentions=NO_PINGS)
+            await channel.send(embed=embed)
         except discord.HTTPException as exc:
             log.warning("could not share answer %s in channel %s: %s", self.answer_id, channel, exc)
             await interaction.followup.send(
@@ -193,7 +193,6 @@ class AnswerView(ExpiringView):
         await interaction.response.send_message(
             render_why(self.answer, self.page, self.per_page),
             ephemeral=True,
-            allowed_mentions=NO_PINGS,
         )
 
     async def on_error(
