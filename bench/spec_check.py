@@ -23,7 +23,8 @@ sys.path[0] = str(ROOT)  # the project root, not bench/, so `bench` imports as a
 
 from bench.common import Row, print_table  # noqa: E402
 from fakecord.interactions import InteractionBuilder  # noqa: E402
-from fakecord.openapi import SpecChecker, discord_spec  # noqa: E402
+from fakecord.openapi import discord_spec  # noqa: E402
+from fakecord.spec_check import SpecChecker  # noqa: E402
 from fakecord.world import World  # noqa: E402
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ Main pieces: :class:`FakeDiscord` (server, world, test helpers, records, faults)
 :func:`running_bot`, :func:`point_discord_at`, the payload builders in
 :mod:`fakecord.builders`, and the record types in :mod:`fakecord.records`.
 
-The fake speaks Discord's published API: :mod:`fakecord.openapi` checks every request the
+The fake speaks Discord's published API: :mod:`fakecord.spec_check` checks every request the
 bot sends (body, ``payload_json``, query) and every reply and gateway object the fake sends
 against Discord's OpenAPI spec. A request the spec rejects gets Discord's ``400 Invalid Form
 Body``; leaving ``FakeDiscord`` with any violation fails the test, naming the operation, the
@@ -40,7 +40,6 @@ from .builders import (
     make_user,
     snowflake,
 )
-from .openapi import Violation
 from .records import (
     CommandNotSyncedError,
     FakeDiscordError,
@@ -52,6 +51,7 @@ from .records import (
     RecordedRequest,
 )
 from .server import FakeDiscord, point_discord_at, running_bot
+from .spec_check import Violation
 from .world import ApiError, World
 
 logger = logging.getLogger(__name__)

@@ -36,7 +36,6 @@ from . import gateway as gw
 from .builders import PRIVILEGED_INTENTS, Intent
 from .gateway import FakeGateway, GatewaySession
 from .interactions import MESSAGE_COMMAND, USER_COMMAND, InteractionBuilder
-from .openapi import SpecChecker, Violation, invalid_form_body
 from .records import (
     FakeDiscordError,
     FakeDiscordTimeoutError,
@@ -48,6 +47,7 @@ from .records import (
     RecordedRequest,
 )
 from .rest import ROUTES, RestHandlers, Route
+from .spec_check import SpecChecker, Violation, invalid_form_body
 from .world import EPHEMERAL, ApiError, IdLike, World, to_id
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class FakeDiscord(RestHandlers):
     raise_server_errors:
         If a handler of the fake itself crashed, ``stop()`` raises :class:`FakeDiscordError`.
     check_spec:
-        Check the traffic against Discord's OpenAPI spec (see :mod:`fakecord.openapi`):
+        Check the traffic against Discord's OpenAPI spec (see :mod:`fakecord.spec_check`):
         every request of the bot, every reply and dispatch of the fake. A request the spec
         rejects is answered like Discord does (``400 Invalid Form Body`` naming the fields).
         ``stop()`` raises :class:`FakeDiscordError` naming each violation (operation, JSON
@@ -1151,7 +1151,7 @@ def _spec_report(violations: list[Violation]) -> str:
     lines = "\n".join(f"  - {v}" for v in violations)
     return (
         f"Discord's OpenAPI spec rejects {len(violations)} payload(s) (fix the side named; a "
-        f"known spec quirk goes in fakecord.openapi.ALLOWED with its reason):\n{lines}"
+        f"known spec quirk goes in fakecord.spec_check.ALLOWED with its reason):\n{lines}"
     )
 
 

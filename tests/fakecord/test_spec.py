@@ -15,7 +15,7 @@ import pytest_asyncio
 from discord.http import Route
 
 from fakecord import FakeDiscord, FakeDiscordError, running_bot
-from fakecord.openapi import SpecChecker
+from fakecord.spec_check import SpecChecker
 
 log = logging.getLogger(__name__)
 
