@@ -53,6 +53,10 @@ class BotSettings(BaseModel):
     max_pages: int = Field(3, ge=1, le=10)
     # Buttons on an answer stop working (and are greyed out) after this many seconds.
     components_timeout: float = Field(600.0, gt=0)
+    # Attempts to reach Discord at start before giving up with one line (exit code 6), waiting
+    # connect_backoff_seconds, then twice that, and so on, between them.
+    connect_attempts: int = Field(5, ge=1)
+    connect_backoff_seconds: float = Field(2.0, ge=0)
     # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
     # bot processes sharing one store. Relative SQLite paths are inside the project.
     database_url: str = Field("sqlite+aiosqlite:///data/quotebot.db", validate_default=True)

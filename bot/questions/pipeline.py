@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.ui.answer import AnswerView
 from index.errors import QuotebotError
@@ -90,15 +91,27 @@ async def answer(
     result = await bot.answerer.ask_cleaned(
         question.text, k=per_page * bot.settings.bot.max_pages, source=question.source
     )
-    answer_id = await bot.database.record_answer(
-        guild_id=asker.guild_id,
-        channel_id=asker.channel_id,
-        user_id=asker.user_id,
-        question=question.asked,
-        abstained=result.abstained,
-        passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
-        source=question.source,
-    )
+    try:
+        answer_id: int | None = await bot.database.record_answer(
+            guild_id=asker.guild_id,
+            channel_id=asker.channel_id,
+            user_id=asker.user_id,
+            question=question.asked,
+            abstained=result.abstained,
+            passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
+            source=question.source,
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        # Bookkeeping: the asker still gets the answer, only without vote buttons (a vote needs
+        # the record) and without a place in /stats.
+        log.error(
+            "could not record the answer to %r (%s: %s); sent without votes: check the "
+            "database (the bot checks it at start)",
+            question.asked[:200],
+            type(exc).__name__,
+            exc,
+        )
+        answer_id = None
     view = AnswerView(
         bot, result, answer_id=answer_id, asker_id=asker.user_id, per_page=per_page, private=private
     )

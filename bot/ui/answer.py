@@ -32,7 +32,7 @@ class AnswerView(ExpiringView):
         bot: Quotebot,
         answer: Answer,
         *,
-        answer_id: int,
+        answer_id: int | None,
         asker_id: int,
         per_page: int,
         private: bool,
@@ -50,6 +50,9 @@ class AnswerView(ExpiringView):
         self.message: (
             discord.Message | discord.InteractionMessage | discord.WebhookMessage | None
         ) = None
+        if answer_id is None:  # not recorded: there is nothing to attach a vote to
+            for item in (self.up, self.down):
+                self.remove_item(item)
         if answer.abstained:
             for item in (self.back, self.more, self.show_context, self.share):
                 self.remove_item(item)
@@ -165,6 +168,7 @@ class AnswerView(ExpiringView):
         await interaction.edit_original_response(view=self)
 
     async def _vote(self, interaction: discord.Interaction, value: int) -> None:
+        assert self.answer_id is not None  # the vote buttons are removed otherwise
         self.votes = await self.bot.database.vote(self.answer_id, interaction.user.id, value)
         await self._redraw(interaction)
 
