@@ -525,6 +525,8 @@ class World:
         for embed in embeds:
             embed = copy.deepcopy(embed)
             embed.setdefault("type", "rich")
+            for field in embed.get("fields") or []:
+                field.setdefault("inline", False)  # Discord always answers it
             for key in ("image", "thumbnail"):
                 media = embed.get(key)
                 if isinstance(media, dict) and str(media.get("url", "")).startswith(
