@@ -25,6 +25,7 @@ from index.search.store import (
     read_manifest,
     save,
 )
+from index.search.threads import single_threaded_blas
 from index.search.tokenize import tokenize
 from index.search.weights import Weights, load_weights
 
@@ -95,6 +96,7 @@ class Retriever:
         weights: Weights | None = None,
     ) -> None:
         self.settings = settings
+        single_threaded_blas()
         # Passages are embedded by the torch reference; with the onnx backend it loads only when
         # something has to be (re)built, so a cached start never imports torch.
         self.encoder = encoder or Encoder(
