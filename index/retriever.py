@@ -27,6 +27,7 @@ from index.search.store import (
     sources_from_manifest,
     tune_search,
 )
+from index.search.threads import single_threaded_blas
 from index.search.tokenize import tokenize
 from index.search.weights import Weights, load_weights
 
@@ -105,6 +106,7 @@ class Retriever:
         weights: Weights | None = None,
     ) -> None:
         self.settings = settings
+        single_threaded_blas()
         # The torch reference loads only when something needs it (the torch backend, a first
         # ONNX export, a model ONNX cannot take), so a cached start never imports torch.
         self.encoder = encoder or Encoder(

@@ -176,7 +176,9 @@ class People:
         )
 
 
-def _match_fraction(question_words: list[str], names: frozenset[str]) -> float:
+@functools.lru_cache(maxsize=65536)
+def _match_fraction(question_words: tuple[str, ...], names: frozenset[str]) -> float:
+    """Cached: a question meets the same few speakers' words in candidate after candidate."""
     if not question_words or not names:
         return 0.0
     return sum(any(similar(w, n) for n in names) for w in question_words) / len(question_words)
@@ -195,7 +197,7 @@ def rows_of_features(
 ) -> np.ndarray:
     """The (candidates x FEATURES) matrix for one question."""
     top_bm25 = float(paragraph_bm25.max()) if len(paragraph_bm25) else 0.0
-    asked = content_words(question)
+    asked = tuple(content_words(question))
     matrix = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
     matrix[:, 0] = paragraph_cosine
     matrix[:, 1] = sentence_cosine
