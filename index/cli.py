@@ -168,11 +168,15 @@ def cmd_eval_followups(args: argparse.Namespace, settings: IndexSettings) -> int
     chosen, held_out = cross_validate(results, folds=args.folds)
     print(f"grouped {args.folds}-fold CV, strategy chosen per fold: {', '.join(chosen)}")
     for kind, figures in held_out.items():
-        print(f"  held out {kind:<9} R@1 {figures.at_1:.3f}  R@3 {figures.at_3:.3f}  (n={figures.n})")
+        print(
+            f"  held out {kind:<9} R@1 {figures.at_1:.3f}  R@3 {figures.at_3:.3f}  (n={figures.n})"
+        )
     if args.misses:
         for r in results:
             if r.ranks["resolve"] != 1:
-                print(f"  missed ({r.pair.kind}): {r.pair.first!r} -> {r.pair.followup!r}: {r.ranks}")
+                print(
+                    f"  missed ({r.pair.kind}): {r.pair.first!r} -> {r.pair.followup!r}: {r.ranks}"
+                )
     return 0
 
 

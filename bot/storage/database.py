@@ -22,12 +22,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.storage.conversations import Conversations
 from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+FOLLOWUP_WINDOW = timedelta(minutes=10)
 
 
 class StorageError(QuotebotError):
@@ -73,13 +75,14 @@ def _upgrade(connection: Connection) -> None:
 class Database:
     """Open with `await Database.open(url)`; every method is one short transaction."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, followup_window: timedelta = FOLLOWUP_WINDOW) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._answer_channels: set[tuple[int, int]] | None = None
+        self.conversations = Conversations(self._sessions, self._insert, followup_window)
 
     @classmethod
-    async def open(cls, url: str) -> Database:
+    async def open(cls, url: str, followup_window: timedelta = FOLLOWUP_WINDOW) -> Database:
         """Connect, create the SQLite folder if needed, and migrate the schema to the latest."""
         if url.startswith("sqlite") and ":///" in url:
             path = url.split(":///", 1)[1]
@@ -110,7 +113,7 @@ class Database:
                 "and that its folder is writable"
             ) from None
         log.info("database ready (%s)", engine.dialect.name)
-        return cls(engine)
+        return cls(engine, followup_window)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -131,8 +134,9 @@ class Database:
         abstained: bool,
         passage_ids: list[str],
         source: str | None = None,
+        shown: dict[str, Any] | None = None,
     ) -> int:
-        """Store an answer as posted; returns its id (votes refer to it)."""
+        """Store an answer as posted; returns its id (votes and buttons refer to it)."""
         async with self._sessions.begin() as session:
             record = AnswerRecord(
                 created_at=_now(),
@@ -143,6 +147,7 @@ class Database:
                 abstained=abstained,
                 passage_ids=passage_ids,
                 source=source,
+                shown=shown,
             )
             session.add(record)
             await session.flush()
