@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.answer_view import AnswerView
+from bot.answer_buttons import answer_embed, answer_view
+from bot.storage.shown import ShownAnswer, to_json
 from index.errors import QuotebotError
+from index.followups import Context
+from index.followups import resolve as resolve_followup
 from index.query import clean_query
 
 if TYPE_CHECKING:
@@ -61,19 +64,38 @@ async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A posted answer's embed and buttons, and the turn it adds to its conversation."""
+
+    embed: discord.Embed
+    view: discord.ui.View
+    turn: Context
+
+
 async def answer(
     bot: Quotebot,
     question: str,
     asker: Asker,
     source: str | None = None,
     private: bool = False,
-) -> tuple[discord.Embed, AnswerView]:
-    """Search off the event loop, store the answer, and build its embed and buttons."""
+    context: Context | None = None,
+) -> Answered:
+    """Search off the event loop (as a follow-up of `context` when the question leans on it),
+    store the answer, and build its embed and buttons."""
     per_page = bot.settings.index.k
     if asker.guild_id is not None:
         per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
+    resolution = resolve_followup(question, context)
     result = await bot.answerer.ask(
-        question, k=per_page * bot.settings.bot.max_pages, source=source
+        resolution.query, k=per_page * bot.settings.bot.max_pages, source=source
+    )
+    shown = ShownAnswer(
+        answer=result,
+        question=question,
+        per_page=per_page,
+        private=private,
+        following=context.question if context is not None and resolution.follows_up else None,
     )
     answer_id = await bot.database.record_answer(
         guild_id=asker.guild_id,
@@ -83,8 +105,10 @@ async def answer(
         abstained=result.abstained,
         passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
         source=source,
+        shown=to_json(shown),
     )
-    view = AnswerView(
-        bot, result, answer_id=answer_id, asker_id=asker.user_id, per_page=per_page, private=private
+    return Answered(
+        answer_embed(bot, shown),
+        answer_view(shown, answer_id),
+        Context.of(question, resolution.query, result),
     )
-    return view.embed(), view

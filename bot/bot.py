@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answer_buttons import AnswerButton
 from bot.answering import Answerer
 from bot.cooldowns import Cooldowns
 from bot.rendering import escape
@@ -76,7 +78,12 @@ class Quotebot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         if self._database is None:
-            self._database = await Database.open(self.settings.bot.database_url)
+            self._database = await Database.open(
+                self.settings.bot.database_url,
+                followup_window=timedelta(seconds=self.settings.bot.followup_seconds),
+            )
+        # Answer buttons are handled from their custom_id by any process, after any restart.
+        self.add_dynamic_items(AnswerButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         guild_id = self.settings.dev_guild_id

@@ -15,6 +15,7 @@ import discord
 
 from bot.questions import question_from_message
 from bot.storage.database import StatsSummary
+from index.fragments import passage_link
 from index.models import Answer, Hit, Passage, Source
 from index.text import collapse_spaces, strip_invisible
 
@@ -126,16 +127,23 @@ def quote_passage(passage: Passage, highlight: Sequence[int], max_chars: int) ->
     return _blockquote(body), truncated
 
 
-def citation(passage: Passage, source: Source | None) -> str:
-    """`¶4 · <title> — <publisher>`, a link when the source has a URL."""
+def citation(passage: Passage, source: Source | None, sentence: int | None = None) -> str:
+    """`¶4 · <title> — <publisher>`, a link when the source has a URL: to the quoted `sentence`
+    itself (a text fragment) when one is given and can be pinpointed."""
     title = source.title if source else passage.source_id
     text = f"¶{passage.number} · {title}"
     if source and source.publisher:
         text += f" — {source.publisher}"
     text = escape(text)
     if source and source.url:
-        return f"[{text.replace(']', '')}]({source.url})"
+        url = passage_link(source, passage, sentence) if sentence is not None else source.url
+        return f"[{text.replace(']', '')}]({url})"
     return text
+
+
+def following_line(previous_question: str) -> str:
+    """The line that shows an answer was searched with the previous question as context."""
+    return f"-# (following up on: {escape_user_text(previous_question, 150)})"
 
 
 def speaker_line(passage: Passage) -> str | None:
@@ -176,20 +184,22 @@ def render_answer(
     page: int = 0,
     per_page: int | None = None,
     context: tuple[Passage | None, Passage | None] | None = None,
+    following: str | None = None,
 ) -> View:
     """An answer: the best passage quoted, its speaker and citation, further passages shorter.
 
     `page` (from 0) selects which `per_page` passages to show; `context` adds the paragraphs
-    before and after the page's main passage.
+    before and after the page's main passage; `following` is the previous question when this
+    one was answered as its follow-up.
     """
     if answer.abstained or not answer.hits:
-        return render_abstention(answer, sources, question)
+        return render_abstention(answer, sources, question, following)
     per_page = per_page or len(answer.hits)
     pages = page_count_of(answer, per_page)
     page = min(max(page, 0), pages - 1)
     best, *others = answer.hits[page * per_page : (page + 1) * per_page]
     source = sources.get(best.passage.source_id)
-    lines = []
+    lines = [following_line(following)] if following else []
     if context and context[0] is not None:
         lines.append(_context_block(context[0], "before", max_passage_chars // 2))
         lines.append(f"-# ¶{best.passage.number}")
@@ -199,7 +209,8 @@ def render_answer(
         lines.append(who)
     if context and context[1] is not None:
         lines.append(_context_block(context[1], "after", max_passage_chars // 2))
-    lines.append(citation(best.passage, source))
+    first_highlight = min(best.highlight_indices) if best.highlight_indices else None
+    lines.append(citation(best.passage, source, first_highlight))
     if truncated:
         lines.append(full_paragraph_pointer(best.passage))
     fields = tuple(
@@ -254,7 +265,10 @@ def _other_field(hit: Hit, sources: Mapping[str, Source], max_chars: int) -> tup
 
 
 def render_abstention(
-    answer: Answer, sources: Mapping[str, Source], question: str | None = None
+    answer: Answer,
+    sources: Mapping[str, Source],
+    question: str | None = None,
+    following: str | None = None,
 ) -> View:
     """ "Nothing in *<title>* answers that." plus up to three nearest topics, none quoted as an answer."""
     # Titles are shortened before escaping: a long one of markdown characters doubles in size.
@@ -264,7 +278,8 @@ def render_abstention(
         scope = f"*{escape_user_text(next(iter(sources.values())).title, TITLE_LIMIT)}*"
     else:
         scope = "the sources I know"
-    lines = [f"Nothing in {scope} answers that."]
+    lines = [following_line(following)] if following else []
+    lines.append(f"Nothing in {scope} answers that.")
     topics = [hit.passage for hit in answer.nearest[:3]]
     if topics:
         lines.append("")

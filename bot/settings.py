@@ -49,8 +49,12 @@ class BotSettings(BaseModel):
     channel_cooldown_seconds: float = Field(30.0, gt=0)
     # Pages of passages an answer can show with More (k passages each).
     max_pages: int = Field(3, ge=1, le=10)
-    # Buttons on an answer stop working (and are greyed out) after this many seconds.
+    # Buttons on an answer stop working after this many seconds (a click then says so and greys
+    # them out); until then they work in any bot process, across restarts.
     components_timeout: float = Field(600.0, gt=0)
+    # A reply to an answer, or a message in its thread or DM, within this many seconds is taken
+    # as a follow-up of the question it answered (when it leans on it: "what did he say?").
+    followup_seconds: float = Field(600.0, gt=0)
     # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
     # bot processes sharing one store. Relative SQLite paths are inside the project.
     database_url: str = Field("sqlite+aiosqlite:///data/quotebot.db", validate_default=True)

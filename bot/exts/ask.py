@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import asking
-from bot.bot import NO_PINGS, Quotebot
+from bot import asking, conversations
+from bot.bot import Quotebot
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,19 @@ async def respond(
             else False
         )
     await interaction.response.defer(thinking=True, ephemeral=private)
-    embed, view = await asking.answer(bot, question, asker, source=source, private=private)
-    view.message = await interaction.followup.send(
-        embed=embed, view=view, ephemeral=private, allowed_mentions=NO_PINGS, wait=True
+    context = await conversations.previous_turn(
+        bot, conversations.keys_of_question_in(interaction.channel)
+    )
+    answered = await asking.answer(
+        bot, question, asker, source=source, private=private, context=context
+    )
+    await conversations.post_answer(
+        bot,
+        answered.turn,
+        lambda: interaction.followup.send(
+            embed=answered.embed, view=answered.view, ephemeral=private, wait=True
+        ),
+        channel=interaction.channel,
     )
 
 

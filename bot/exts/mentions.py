@@ -8,7 +8,7 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot import asking
+from bot import asking, conversations
 from bot.bot import NO_PINGS, Quotebot
 from bot.questions import mentions_user, question_from_message
 from index.errors import QuotebotError
@@ -69,9 +69,15 @@ class Mentions(commands.Cog):
         try:
             asking.validate(self.bot, question)
             await asking.check_cooldowns(self.bot, asker)
+            context = await conversations.previous_turn(
+                self.bot, conversations.keys_of_question(message, self.bot.user.id)
+            )
             async with message.channel.typing():
-                embed, view = await asking.answer(
-                    self.bot, question[: self.bot.settings.bot.max_question_chars], asker
+                answered = await asking.answer(
+                    self.bot,
+                    question[: self.bot.settings.bot.max_question_chars],
+                    asker,
+                    context=context,
                 )
         except QuotebotError as exc:
             await self._reply(message, content=str(exc))
@@ -79,19 +85,34 @@ class Mentions(commands.Cog):
         if in_answer_channel and message.guild is not None:
             config = await self.bot.database.guild_config(message.guild.id)
             if config.threads and isinstance(message.channel, discord.TextChannel):
-                await self._answer_in_thread(message, question, embed, view)
+                await self._answer_in_thread(message, question, answered)
                 return
-        view.message = await self._reply(message, embed=embed, view=view)
+        await self._post_reply(message, answered)
+
+    async def _post_reply(self, message: discord.Message, answered: asking.Answered) -> None:
+        await conversations.post_answer(
+            self.bot,
+            answered.turn,
+            lambda: self._reply(message, embed=answered.embed, view=answered.view),
+            channel=message.channel,
+            question=message,
+        )
 
     async def _answer_in_thread(
-        self, message: discord.Message, question: str, embed: discord.Embed, view: discord.ui.View
+        self, message: discord.Message, question: str, answered: asking.Answered
     ) -> None:
         try:
             thread = await message.create_thread(name=question[:90] or "Answer")
-            view.message = await thread.send(embed=embed, view=view, allowed_mentions=NO_PINGS)  # type: ignore[attr-defined]
         except discord.HTTPException as exc:
             log.warning("could not answer in a thread in channel %s: %s", message.channel.id, exc)
-            view.message = await self._reply(message, embed=embed, view=view)  # type: ignore[attr-defined]
+            await self._post_reply(message, answered)
+            return
+        await conversations.post_answer(
+            self.bot,
+            answered.turn,
+            lambda: thread.send(embed=answered.embed, view=answered.view),
+            channel=thread,
+        )
 
     async def _reply(
         self,
