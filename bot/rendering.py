@@ -157,12 +157,13 @@ def full_paragraph_pointer(passage: Passage) -> str:
 # --- answers --------------------------------------------------------------------------------------
 
 
-def _footer(question: str, page: int = 1, pages: int = 1) -> str:
+def _footer(question: str, page: int = 1, pages: int = 1, quoted: bool = True) -> str:
     # Footers are never formatted and never ping, but mention syntax echoed back still reads as one.
     text = plain(f"Asked: {question_from_message(question)}", 220)
     if pages > 1:
         text += f" · page {page}/{pages}"
-    return text + " · quoted verbatim from the source"
+    # An abstention quotes nothing as an answer, so it does not claim to.
+    return text + " · quoted verbatim from the source" if quoted else text
 
 
 def page_count_of(answer: Answer, per_page: int) -> int:
@@ -288,7 +289,7 @@ def render_abstention(
             lines.append(f"• ¶{passage.number}: {escape(shorten(passage.sentences[0], 90))}")
     return View(
         description="\n".join(lines),
-        footer=_footer(question or answer.query),
+        footer=_footer(question or answer.query, quoted=False),
         colour=ABSTAIN_COLOUR,
     )
 
@@ -314,8 +315,15 @@ def page_count(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
 
+DISCORD_ASK_HINT = "Ask with `/ask`, or mention me with a question."
+
+
 def render_sources_page(
-    sources: Sequence[Source], built_at: str, page: int = 1, per_page: int = 10
+    sources: Sequence[Source],
+    built_at: str,
+    page: int = 1,
+    per_page: int = 10,
+    hint: str = DISCORD_ASK_HINT,
 ) -> View:
     """One page of the source list: title, id, publisher, paragraph count and build date."""
     pages = page_count(len(sources), per_page)
@@ -331,7 +339,7 @@ def render_sources_page(
     )
     return View(
         title=f"Sources ({len(sources)})",
-        description="What I can quote. Ask with `/ask`, or mention me with a question.",
+        description=f"What I can quote. {hint}",
         fields=fields,
         footer=f"Page {page} of {pages}" if pages > 1 else None,
     )
@@ -432,6 +440,8 @@ def to_embed(view: View) -> discord.Embed:
 
 _ESCAPES = re.compile(r"\\([\\*_`~|>\[\]()#:-])")
 _SUBTEXT = re.compile(r"^-# ", re.MULTILINE)
+# A masked link `[text](url)` (unescaped brackets only), which a terminal shows as text <url>.
+_LINK = re.compile(r"(?<!\\)\[((?:[^\]\\]|\\.)*)\]\((\S+?)\)")
 
 
 def to_text(view: View) -> str:
@@ -444,4 +454,5 @@ def to_text(view: View) -> str:
         parts.append(f"{name}\n{value}")
     if view.footer:
         parts.append(view.footer)
-    return _SUBTEXT.sub("", _ESCAPES.sub(r"\1", "\n\n".join(parts)))
+    text = _LINK.sub(r"\1 <\2>", "\n\n".join(parts))
+    return _SUBTEXT.sub("", _ESCAPES.sub(r"\1", text))
