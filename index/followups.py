@@ -21,6 +21,8 @@ from index.tokenize import tokenize
 
 Strategy = Literal["alone", "concat", "resolve"]
 STRATEGIES: tuple[Strategy, ...] = ("alone", "concat", "resolve")
+# Chosen under grouped cross-validation on eval/followups.jsonl (README "Follow-up questions").
+DEFAULT: Strategy = "concat"
 
 _PERSONAL = frozenset(
     "he him his himself she her hers herself they them their theirs themselves".split()
@@ -38,6 +40,7 @@ _CONTINUATIONS = (
     "so",
     "also",
     "or",
+    "even",
     "what about",
     "how about",
     "what else",
@@ -45,10 +48,22 @@ _CONTINUATIONS = (
     "more",
     "tell me more",
     "why not",
+    "why so",
+    "how so",
     "how come",
+    "since when",
+    "which one",
     "really",
     "then",
 )
+# Endings that do the same: "moral support too?", "who said so?", "and Belarus as well?".
+_CONTINUING_ENDS = ("too", "so", "either", "as well", "then")
+# In a question this short, "that"/"this" point back whatever follows ("how long will that
+# last?"); in a longer one they more often introduce a clause ("who said that Russia is ...").
+_SHORT_QUESTION_WORDS = 6
+# The previous query is added up to this many characters, its most recent words: a long chain
+# of follow-ups keeps its latest turns and never crowds out the question itself.
+MAX_CONTEXT_CHARS = 300
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*(?:-[^\W_]+)*")
 _NAME_WORD = re.compile(r"[A-Z][\w'’-]*")
 
@@ -90,12 +105,16 @@ def leans_on_context(question: str) -> bool:
     lowered = " ".join(words)
     if any(lowered == c or lowered.startswith(c + " ") for c in _CONTINUATIONS):
         return True
+    if len(words) > 1 and any(lowered.endswith(" " + end) for end in _CONTINUING_ENDS):
+        return True
+    short = len(words) <= _SHORT_QUESTION_WORDS
     for i, word in enumerate(words):
         if word in _PERSONAL or word in _THING:
             return True
         if word in _DEMONSTRATIVE:
             last = i == len(words) - 1
-            if last or (i > 0 and words[i - 1] in _POINTING_BEFORE and word != "there"):
+            pointing = i > 0 and words[i - 1] in _POINTING_BEFORE
+            if last or (word != "there" and (pointing or (short and word in ("that", "this")))):
                 return True
     # Nothing left to search once function words are gone: "why?", "how so?", "when?".
     return not tokenize(question)
@@ -126,13 +145,21 @@ def _replace_pronouns(question: str, who: str) -> str:
     return _WORD.sub(swap, question)
 
 
-def resolve(question: str, context: Context | None, strategy: Strategy = "resolve") -> Resolution:
+def _recent(text: str, limit: int) -> str:
+    """The last `limit` characters of `text`, starting at a word."""
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    space = tail.find(" ")
+    return tail[space + 1 :] if 0 <= space < limit // 2 else tail
+
+
+def resolve(question: str, context: Context | None, strategy: Strategy = DEFAULT) -> Resolution:
     """The query for `question` asked after `context` (None: no conversation, or it expired)."""
     question = collapse_spaces(question)
     if context is None or strategy == "alone" or not leans_on_context(question):
         return Resolution(question, follows_up=False)
-    if strategy == "concat":
-        return Resolution(f"{context.query} {question}", follows_up=True)
-    who = referent(context)
-    resolved = _replace_pronouns(question, who) if who else question
-    return Resolution(f"{resolved} {context.query}", follows_up=True)
+    if strategy == "resolve" and (who := referent(context)):
+        question = _replace_pronouns(question, who)
+    # Previous words first, the new question last: the order in which they were asked.
+    return Resolution(f"{_recent(context.query, MAX_CONTEXT_CHARS)} {question}", follows_up=True)

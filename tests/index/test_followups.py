@@ -1,0 +1,102 @@
+"""Follow-up questions: which lean on the previous one, and what they are searched as."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from index.followups import MAX_CONTEXT_CHARS, Context, leans_on_context, resolve
+from tests.index.test_cli import cli_env, run  # noqa: F401 - the fixture
+
+PREVIOUS = Context("Who is the new coach?", "Who is the new coach?", speaker="Ann Berg")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did he say about the match?",
+        "does she agree?",
+        "what do they want",
+        "why?",
+        "why not?",
+        "and the budget?",
+        "what about the fans?",
+        "more on that",
+        "who said so",
+        "ticket prices too?",
+        "how long will that last",
+        "since when",
+        "is it true?",
+    ],
+)
+def test_questions_that_lean_on_the_previous_one(question):
+    """Pronouns, bare continuations and pointing words make a question a follow-up."""
+    assert leans_on_context(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is the new coach?",
+        "Which club signed the striker last summer?",
+        "Who said that the stadium would be rebuilt?",
+        "how much did the stadium cost",
+        "whos the captain btw",
+    ],
+)
+def test_questions_that_stand_alone(question):
+    """A complete question is answered as new, whatever was asked before."""
+    assert not leans_on_context(question)
+    assert resolve(question, PREVIOUS) == resolve(question, None)
+    assert not resolve(question, PREVIOUS).follows_up
+
+
+def test_a_follow_up_is_searched_after_the_previous_query():
+    """The previous query comes first, as asked; "resolve" also names who "she" is."""
+    assert resolve("why not?", PREVIOUS, "concat").query == "Who is the new coach? why not?"
+    named = resolve("does she agree?", PREVIOUS, "resolve")
+    assert named.query == "Who is the new coach? does Ann Berg agree?" and named.follows_up
+    assert resolve("why not?", None).query == "why not?"
+
+
+def test_a_long_chain_keeps_its_latest_turns_and_the_question():
+    """However long a chain of follow-ups, the query stays bounded and ends with the question."""
+    context = PREVIOUS
+    for n in range(40):
+        resolution = resolve(f"and the number {n} one?", context)
+        context = Context(f"and the number {n} one?", resolution.query)
+    assert len(resolution.query) <= MAX_CONTEXT_CHARS + 40
+    assert resolution.query.endswith("and the number 39 one?")
+    assert "number 38" in resolution.query
+
+
+def test_eval_followups_prints_both_kinds_and_held_out_figures(cli_env, tmp_path):
+    """`eval-followups` scores the follow-up with and without its context, and under CV."""
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {
+            "first": "Will China give Russia military aid?",
+            "followup": "why not?",
+            "gold": ["red line it will not cross", "will not compromise"],
+            "kind": "followup",
+        },
+        {
+            "first": "Who is David Dalton?",
+            "followup": "Why did Putin start the war?",
+            "gold": ["the reasons why he started the war"],
+            "kind": "new",
+        },
+    ]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    done = run(cli_env, "eval-followups", str(pairs), "--folds", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "followup  alone     0.000  0.000" in lines
+    assert "followup  concat    1.000  1.000" in lines
+    assert "taken as follow-ups: 0/1 of the 'new' pairs" in lines
+    assert any(line.startswith("  held out all") for line in lines)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"first": "x"}\n', encoding="utf-8")
+    done = run(cli_env, "eval-followups", str(bad))
+    assert done.returncode == 2 and f"{bad}:1" in done.stderr
