@@ -101,3 +101,34 @@ def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
         assert method in rows
     assert rows["hybrid"][4] == "4/4" and rows["hybrid"][5] == "0/16"
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_followups_prints_both_kinds_and_held_out_figures(cli_env, tmp_path):
+    """`eval-followups` scores the follow-up with and without its context, and under CV."""
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {
+            "first": "Will China give Russia military aid?",
+            "followup": "why not?",
+            "gold": ["red line it will not cross", "will not compromise"],
+            "kind": "followup",
+        },
+        {
+            "first": "Who is David Dalton?",
+            "followup": "Why did Putin start the war?",
+            "gold": ["the reasons why he started the war"],
+            "kind": "new",
+        },
+    ]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    done = run(cli_env, "eval-followups", str(pairs), "--folds", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "followup  alone     0.000  0.000" in lines
+    assert "followup  concat    1.000  1.000" in lines
+    assert "taken as follow-ups: 0/1 of the 'new' pairs" in lines
+    assert any(line.startswith("  held out all") for line in lines)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"first": "x"}\n', encoding="utf-8")
+    done = run(cli_env, "eval-followups", str(bad))
+    assert done.returncode == 2 and f"{bad}:1" in done.stderr

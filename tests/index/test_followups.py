@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from index.followups import MAX_CONTEXT_CHARS, Context, leans_on_context, resolve
-from tests.index.test_cli import cli_env, run  # noqa: F401 - the fixture
 
 PREVIOUS = Context("Who is the new coach?", "Who is the new coach?", speaker="Ann Berg")
 
@@ -69,34 +66,3 @@ def test_a_long_chain_keeps_its_latest_turns_and_the_question():
     assert len(resolution.query) <= MAX_CONTEXT_CHARS + 40
     assert resolution.query.endswith("and the number 39 one?")
     assert "number 38" in resolution.query
-
-
-def test_eval_followups_prints_both_kinds_and_held_out_figures(cli_env, tmp_path):
-    """`eval-followups` scores the follow-up with and without its context, and under CV."""
-    pairs = tmp_path / "pairs.jsonl"
-    rows = [
-        {
-            "first": "Will China give Russia military aid?",
-            "followup": "why not?",
-            "gold": ["red line it will not cross", "will not compromise"],
-            "kind": "followup",
-        },
-        {
-            "first": "Who is David Dalton?",
-            "followup": "Why did Putin start the war?",
-            "gold": ["the reasons why he started the war"],
-            "kind": "new",
-        },
-    ]
-    pairs.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    done = run(cli_env, "eval-followups", str(pairs), "--folds", "2")
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert "followup  alone     0.000  0.000" in lines
-    assert "followup  concat    1.000  1.000" in lines
-    assert "taken as follow-ups: 0/1 of the 'new' pairs" in lines
-    assert any(line.startswith("  held out all") for line in lines)
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"first": "x"}\n', encoding="utf-8")
-    done = run(cli_env, "eval-followups", str(bad))
-    assert done.returncode == 2 and f"{bad}:1" in done.stderr
