@@ -18,9 +18,9 @@ from pathlib import Path
 from statistics import median
 
 from bench.common import Row, distinct_questions, p50_p99, progress, ratio
+from fakecord import FakeDiscord
+from fakecord.processes import bot_env, start_bot
 from index.config import IndexSettings
-from tests.fake_discord import FakeDiscord
-from tests.processes import bot_env, start_bot
 
 log = logging.getLogger(__name__)
 

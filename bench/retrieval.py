@@ -28,10 +28,10 @@ from bench.common import (
     synthetic_paragraphs,
     timed_ms,
 )
-from bot.answering import Answerer
+from bot.questions.batcher import Answerer
 from bot.settings import BotSettings
 from index.config import IndexSettings
-from index.embedding import Encoder, QueryEncoder
+from index.encoders.torch import Encoder, QueryEncoder
 from index.evaluation import evaluate, load_questions
 from index.retriever import Retriever
 
@@ -126,7 +126,8 @@ def concurrency(retrievers: dict[str, Retriever], bot: BotSettings, rounds: int)
     sequential_qps: dict[str, float] = {}
     for backend, retriever in retrievers.items():  # first, so every row can compare with torch
         progress(f"concurrency: {rounds} x 64 questions one at a time, {backend}")
-        k = retriever.settings.k * bot.max_pages  # what the cogs ask for (bot/asking.py)
+        # What the cogs ask for (bot/questions/pipeline.py).
+        k = retriever.settings.k * bot.max_pages
         sequential_s = []
         for _ in range(rounds):
             start = time.perf_counter()
@@ -361,7 +362,7 @@ def make_retrievers(encoder: Encoder, workdir: Path, backends: list[str]) -> dic
     retrievers = {"torch": Retriever(IndexSettings(**base, backend="torch"), encoder=encoder)}
     for backend in backends:
         if backend != "torch":
-            from index.onnx_backend import OnnxEncoder
+            from index.encoders.onnx import OnnxEncoder
 
             precision = "int8" if backend == "onnx-int8" else "float32"
             OnnxEncoder.from_cache(IndexSettings().cache_dir, encoder, precision)  # the kept one

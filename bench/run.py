@@ -24,7 +24,7 @@ sys.path[0] = str(ROOT)  # the project root, not bench/, so `bench` imports as a
 from bench import bot_process, retrieval, scale  # noqa: E402
 from bench.common import Row, machine, print_table, progress  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from index.embedding import Encoder  # noqa: E402
+from index.encoders.torch import Encoder  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answer_buttons import AnswerButton
-from bot.answering import Answerer
-from bot.cooldowns import Cooldowns
-from bot.rendering import escape
+from bot.questions.batcher import Answerer
+from bot.questions.cooldowns import Cooldowns
+from bot.rendering.answers import escape
 from bot.settings import Settings
 from bot.storage import Database
+from bot.ui.answer import AnswerButton
 from index.errors import QuotebotError
 from index.retriever import Retriever
 

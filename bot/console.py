@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.answering import Answerer
-from bot.rendering import (
+from bot.questions.batcher import Answerer
+from bot.rendering.answers import (
     render_answer,
     render_passage,
     render_source,
@@ -23,9 +23,9 @@ from bot.rendering import (
 )
 from bot.settings import Settings
 from index.errors import QuotebotError
-from index.followups import Context
-from index.followups import resolve as resolve_followup
 from index.retriever import Retriever
+from index.search.followups import Context
+from index.search.followups import resolve as resolve_followup
 
 PROMPT = "question> "
 QUIT = {"quit", "exit", ":q"}

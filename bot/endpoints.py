@@ -1,4 +1,4 @@
-"""Test-only: point discord.py at a loopback Discord (the fake in tests/fake_discord/).
+"""Test-only: point discord.py at a loopback Discord (the fake in fakecord/).
 
 End-to-end tests that start `python -m bot` as a subprocess cannot reach into it to redirect
 discord.py, so the subprocess reads two environment variables instead:

@@ -12,12 +12,12 @@ from typing import Any
 from index.config import IndexSettings, load_index_settings
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
-from index.fetch import add_source
 from index.followup_eval import KINDS, cross_validate, load_pairs, recall, run_pairs
-from index.followups import STRATEGIES
+from index.ingest.fetch import add_source
 from index.models import Answer
 from index.retriever import Retriever
-from index.search import METHODS
+from index.search.followups import STRATEGIES
+from index.search.rank import METHODS
 
 log = logging.getLogger(__name__)
 

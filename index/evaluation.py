@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import QuotebotError
+from index.ingest.text import normalise_for_match
 from index.models import Answer
 from index.retriever import Retriever
-from index.search import Method
-from index.text import normalise_for_match
+from index.search.rank import Method
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from index.errors import QuotebotError
 from index.evaluation import gold_rank
-from index.followups import STRATEGIES, Context, Strategy, leans_on_context, resolve
 from index.retriever import Retriever
+from index.search.followups import STRATEGIES, Context, Strategy, leans_on_context, resolve
 
 KINDS = ("followup", "new")
 

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index.config import IndexSettings
-from index.embedding import Encoder, QueryEncoder, query_encoder
+from index.encoders.torch import Encoder, QueryEncoder, query_encoder
 from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
-from index.loaders import load_sources
+from index.ingest.loaders import load_sources
 from index.models import Answer, Passage, Source
-from index.query import clean_query
-from index.search import Method, Query, score
-from index.store import (
+from index.search.query import clean_query
+from index.search.rank import Method, Query, score
+from index.search.store import (
     IndexData,
     build,
     current_build,
@@ -23,7 +23,7 @@ from index.store import (
     read_manifest,
     save,
 )
-from index.tokenize import tokenize
+from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 

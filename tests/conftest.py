@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.config import PROJECT_ROOT, IndexSettings
-from index.embedding import Encoder
+from index.encoders.torch import Encoder
 from index.retriever import Retriever
 
 SOURCES = PROJECT_ROOT / "sources"

@@ -16,8 +16,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import NO_PINGS, Quotebot
-from bot.charts import stats_chart
-from bot.rendering import render_stats, to_embed
+from bot.rendering.answers import render_stats, to_embed
+from bot.rendering.chart import stats_chart
 from bot.storage import GuildConfig
 
 log = logging.getLogger(__name__)

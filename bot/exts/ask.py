@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import asking, conversations
 from bot.bot import Quotebot
+from bot.questions import conversations
+from bot.questions import pipeline as asking
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import NO_PINGS, Quotebot
-from bot.rendering import render_help, to_embed
+from bot.rendering.answers import render_help, to_embed
 
 
 class Help(commands.Cog):

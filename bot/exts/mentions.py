@@ -8,9 +8,10 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot import asking, conversations
 from bot.bot import NO_PINGS, Quotebot
-from bot.questions import mentions_user, question_from_message
+from bot.questions import conversations
+from bot.questions import pipeline as asking
+from bot.questions.extract import mentions_user, question_from_message
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,14 @@ from discord.ext import commands
 
 from bot.bot import NO_PINGS, Quotebot
 from bot.exts.ask import source_choices
-from bot.rendering import page_count, render_passage, render_source, render_sources_page, to_embed
-from bot.views import ExpiringView
+from bot.rendering.answers import (
+    page_count,
+    render_passage,
+    render_source,
+    render_sources_page,
+    to_embed,
+)
+from bot.ui.expiry import ExpiringView
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import ConversationTurn
-from index.followups import Context
+from index.search.followups import Context
 
 
 class Conversations:

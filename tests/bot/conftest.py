@@ -12,8 +12,8 @@ import pytest_asyncio
 
 from bot.bot import Quotebot
 from bot.settings import BotSettings, Settings
+from fakecord import FakeDiscord, running_bot
 from index.retriever import Retriever
-from tests.fake_discord import FakeDiscord, running_bot
 
 TIMEOUT = 30.0
 

@@ -7,12 +7,12 @@ import shutil
 
 import pytest
 
+from fakecord import Permission
 from index.retriever import Retriever
 from tests.bot.conftest import TIMEOUT, connected
-from tests.bot.test_components import ask, buttons, click
 from tests.bot.test_e2e import EPHEMERAL
+from tests.bot.ui.test_components import ask, buttons, click
 from tests.conftest import SOURCES
-from tests.fake_discord import Permission
 
 ADMIN = int(Permission.MANAGE_GUILD | Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)
 MEMBER = int(Permission.SEND_MESSAGES | Permission.VIEW_CHANNEL)

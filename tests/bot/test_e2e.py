@@ -8,10 +8,10 @@ import logging
 import pytest
 
 from bot.__main__ import EXIT_INTENTS, EXIT_LOGIN, run_discord
-from index.text import normalise_for_match
+from fakecord import FakeDiscord
+from index.ingest.text import normalise_for_match
 from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
 from tests.conftest import EVAL
-from tests.fake_discord import FakeDiscord
 
 TITLE = "Why Vladimir Putin needs Xi Jinping now more than ever"
 EPHEMERAL = 1 << 6
@@ -291,7 +291,7 @@ async def test_sources_pages_past_ten(tmp_path, encoder):
     """With 12 sources, /sources shows 10 and a Next button that edits the list to the rest."""
     from index.config import IndexSettings
     from index.retriever import Retriever
-    from tests.bot.test_components import buttons, click
+    from tests.bot.ui.test_components import buttons, click
 
     sources = tmp_path / "sources"
     sources.mkdir()

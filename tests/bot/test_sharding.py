@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.settings import BotSettings
+from fakecord import FakeDiscord
+from fakecord.processes import bot_env, start_bot, wait_for_log
 from index.retriever import Retriever
-from tests.fake_discord import FakeDiscord
-from tests.processes import bot_env, start_bot, wait_for_log
 
 # Each process loads torch and the model: slow on a busy machine, so wait long.
 STARTUP_TIMEOUT = 240.0

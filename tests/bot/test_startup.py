@@ -9,7 +9,7 @@ from tests.bot.conftest import connected
 async def test_cached_start_to_ready_encodes_nothing(retriever, encoder):
     """From loading the cached index to READY (cogs, command sync, gateway), no text is embedded.
 
-    tests/index/test_store.py checks the index load alone; this follows the bot's whole start.
+    tests/index/search/test_store.py checks the index load alone; this follows the bot's whole start.
     """
     before = encoder.texts_encoded
     cached = Retriever(retriever.settings, encoder=encoder)

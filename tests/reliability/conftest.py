@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from index.config import IndexSettings
-from index.embedding import Encoder
+from index.encoders.torch import Encoder
 from index.retriever import Retriever
 from tests.conftest import SOURCES
 

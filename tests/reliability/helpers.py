@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.bot import Quotebot
+from fakecord import FakeDiscord, running_bot
+from index.ingest.text import normalise_for_match
 from index.retriever import Retriever
-from index.text import normalise_for_match
 from tests.bot.conftest import make_bot_settings
-from tests.fake_discord import FakeDiscord, running_bot
 
 log = logging.getLogger(__name__)
 

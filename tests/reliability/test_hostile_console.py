@@ -10,7 +10,7 @@ import pytest
 
 from bot.console import PROMPT
 from index.config import PROJECT_ROOT
-from index.text import normalise_for_match
+from index.ingest.text import normalise_for_match
 from tests.reliability.hostile import CASES, Hostile
 
 CONSOLE_CASES = [c for c in CASES if c.console_text is not None]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.fake_discord import FakeDiscord
+from fakecord import FakeDiscord
 from tests.reliability.helpers import (
     EPHEMERAL,
     TIMEOUT,

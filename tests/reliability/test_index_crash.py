@@ -17,11 +17,11 @@ from typing import Any
 import faiss
 import pytest
 
-from index import store
 from index.config import PROJECT_ROOT, IndexSettings
-from index.loaders import load_sources
+from index.ingest.loaders import load_sources
 from index.retriever import Retriever
-from index.store import current_build, file_fingerprints, load, read_manifest
+from index.search import store
+from index.search.store import current_build, file_fingerprints, load, read_manifest
 from tests.reliability.helpers import DRONES
 
 # Starting `python -m index` loads torch and the model: slow on a busy machine.

@@ -16,8 +16,8 @@ from typing import Any
 import discord
 import pytest
 
+from fakecord import FakeDiscord
 from tests.conftest import EVAL
-from tests.fake_discord import FakeDiscord
 from tests.reliability.helpers import bot_on_fake, mention, within_discord_limits
 
 log = logging.getLogger(__name__)

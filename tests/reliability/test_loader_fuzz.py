@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from index.errors import SourceLoadError
-from index.loaders import load_source
+from index.ingest.loaders import load_source
 from index.models import Source
 from tests.conftest import SOURCES
 
-DATA = Path(__file__).parents[1] / "index" / "data"
+DATA = Path(__file__).parents[1] / "index" / "ingest" / "data"
 REAL_FILES = [
     SOURCES / "putin-needs-xi.txt",
     DATA / "messy.txt",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
-from tests.fake_discord import FakeDiscord
-from tests.processes import bot_env, start_bot
+from fakecord import FakeDiscord
+from fakecord.processes import bot_env, start_bot
 from tests.reliability.helpers import DRONES, ask_by_mention, assert_quotes
 
 # Starting a process loads torch and the model: slow on a busy machine, so wait long.

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.rendering import render_answer, to_embed
+from bot.rendering.answers import render_answer, to_embed
 from index.errors import EmptyQueryError
+from index.ingest.text import collapse_spaces, has_words, strip_invisible
 from index.models import Answer, Hit, Passage, Scores, Source, Speaker
-from index.text import collapse_spaces, has_words, strip_invisible
 from tests.reliability.helpers import within_discord_limits
 
 # Modest counts: the retriever runs the real model on every example.

@@ -8,10 +8,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests.bot.test_components import button_id, buttons
+from fakecord import FakeDiscord
+from fakecord.processes import bot_env, start_bot, wait_for_log
 from tests.bot.test_e2e import EPHEMERAL
-from tests.fake_discord import FakeDiscord
-from tests.processes import bot_env, start_bot, wait_for_log
+from tests.bot.ui.test_components import button_id, buttons
 from tests.reliability.helpers import TIMEOUT, ask_by_mention, mention
 
 STARTUP_TIMEOUT = 240.0

@@ -15,12 +15,12 @@ from pydantic import SecretStr
 
 from bot.__main__ import EXIT_LOGIN, run_discord
 from bot.bot import Quotebot
+from fakecord import FakeDiscord, running_bot
 from index.config import PROJECT_ROOT
 from index.errors import IndexCorruptError
 from index.retriever import Retriever
-from index.store import MANIFEST, _sha256, current_build, load
+from index.search.store import MANIFEST, _sha256, current_build, load
 from tests.bot.conftest import make_bot_settings
-from tests.fake_discord import FakeDiscord, running_bot
 from tests.reliability.helpers import (
     DRONES,
     TIMEOUT,

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 
 from bot.storage import Database
 from bot.storage.database import MIGRATIONS
-from index.followups import Context
+from index.search.followups import Context
 
 FIRST = Context("Who is Barbara Keleman?", "Who is Barbara Keleman?", "Barbara Keleman")
 SECOND = Context("what did she say?", "what did Barbara Keleman say? Who is...", None)

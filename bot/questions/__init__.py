@@ -1,0 +1,1 @@
+"""The one path every question takes: validate and clean once, cooldowns, answer, record."""

@@ -1,0 +1,114 @@
+"""The path every question takes, whichever way it was asked: checks, search, record, render."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.storage.shown import ShownAnswer, to_json
+from bot.ui.answer import answer_embed, answer_view
+from index.errors import QuotebotError
+from index.search.followups import Context
+from index.search.followups import resolve as resolve_followup
+from index.search.query import clean_query
+
+if TYPE_CHECKING:
+    from bot.bot import Quotebot
+
+log = logging.getLogger(__name__)
+
+
+class CooldownError(QuotebotError):
+    """The user (or the channel) asked too often."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asked, and where."""
+
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+
+
+def validate(bot: Quotebot, question: str, source: str | None = None) -> str:
+    """The cleaned question; domain errors (empty, unknown source) before anything is spent."""
+    question = question[: bot.settings.bot.max_question_chars]
+    text = clean_query(question, bot.retriever.settings.max_query_chars)
+    if source is not None:
+        bot.retriever.source(source)
+    return text
+
+
+async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
+    """Per-user (a server's own limit first) and per-channel limits; CooldownError says the wait."""
+    limit, per = bot.settings.bot.cooldown_questions, bot.settings.bot.cooldown_seconds
+    if asker.guild_id is not None:
+        config = await bot.database.guild_config(asker.guild_id)
+        limit = config.cooldown_questions or limit
+        per = config.cooldown_seconds or per
+    wait = bot.cooldowns.hit(asker.user_id, limit, per)
+    if wait is not None:
+        raise CooldownError(
+            f"You're asking quickly: try again in {max(1, round(wait))} s "
+            f"({limit} questions per {per:g} s)."
+        )
+    if asker.channel_id is not None:
+        wait = bot.channel_cooldowns.hit(asker.channel_id)
+        if wait is not None:
+            raise CooldownError(
+                f"This channel is asking quickly: try again in {max(1, round(wait))} s."
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A posted answer's embed and buttons, and the turn it adds to its conversation."""
+
+    embed: discord.Embed
+    view: discord.ui.View
+    turn: Context
+
+
+async def answer(
+    bot: Quotebot,
+    question: str,
+    asker: Asker,
+    source: str | None = None,
+    private: bool = False,
+    context: Context | None = None,
+) -> Answered:
+    """Search off the event loop (as a follow-up of `context` when the question leans on it),
+    store the answer, and build its embed and buttons."""
+    per_page = bot.settings.index.k
+    if asker.guild_id is not None:
+        per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
+    resolution = resolve_followup(question, context)
+    result = await bot.answerer.ask(
+        resolution.query, k=per_page * bot.settings.bot.max_pages, source=source
+    )
+    shown = ShownAnswer(
+        answer=result,
+        question=question,
+        per_page=per_page,
+        private=private,
+        following=context.question if context is not None and resolution.follows_up else None,
+    )
+    answer_id = await bot.database.record_answer(
+        guild_id=asker.guild_id,
+        channel_id=asker.channel_id,
+        user_id=asker.user_id,
+        question=question,
+        abstained=result.abstained,
+        passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
+        source=source,
+        shown=to_json(shown),
+    )
+    return Answered(
+        answer_embed(bot, shown),
+        answer_view(shown, answer_id),
+        Context.of(question, resolution.query, result),
+    )

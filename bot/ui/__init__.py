@@ -1,0 +1,1 @@
+"""discord.ui views: the buttons under an answer, source pages, expiry."""

@@ -1,0 +1,77 @@
+"""A fake Discord server (REST API v10 + gateway) on 127.0.0.1 for end-to-end bot tests.
+
+The real, unmodified discord.py 2.x client connects to it over the wire::
+
+    from fakecord import FakeDiscord, running_bot
+
+    async with FakeDiscord() as fake:            # also points discord.py at the fake
+        bot = build_bot()                         # any discord.Client / commands.Bot
+        async with running_bot(bot, fake.token):  # start, wait for READY, close on exit
+            sent = await fake.invoke_slash("echo", {"text": "hi"})
+            reply = await fake.wait_for_interaction_reply(sent, timeout=5)
+
+Main pieces: :class:`FakeDiscord` (server, world, test helpers, records, faults),
+:func:`running_bot`, :func:`point_discord_at`, the payload builders in
+:mod:`fakecord.builders`, and the record types in :mod:`fakecord.records`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .builders import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_MEMBER_PERMISSIONS,
+    PRIVILEGED_INTENTS,
+    Intent,
+    Permission,
+    make_dm_channel,
+    make_guild,
+    make_member,
+    make_role,
+    make_text_channel,
+    make_user,
+    snowflake,
+)
+from .records import (
+    CommandNotSyncedError,
+    FakeDiscordError,
+    FakeDiscordTimeoutError,
+    Fault,
+    GatewayFrame,
+    InteractionRecord,
+    RecordedFile,
+    RecordedRequest,
+)
+from .server import FakeDiscord, point_discord_at, running_bot
+from .world import ApiError, World
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_BOT_PERMISSIONS",
+    "DEFAULT_MEMBER_PERMISSIONS",
+    "PRIVILEGED_INTENTS",
+    "ApiError",
+    "CommandNotSyncedError",
+    "FakeDiscord",
+    "FakeDiscordError",
+    "FakeDiscordTimeoutError",
+    "Fault",
+    "GatewayFrame",
+    "Intent",
+    "InteractionRecord",
+    "Permission",
+    "RecordedFile",
+    "RecordedRequest",
+    "World",
+    "make_dm_channel",
+    "make_guild",
+    "make_member",
+    "make_role",
+    "make_text_channel",
+    "make_user",
+    "point_discord_at",
+    "running_bot",
+    "snowflake",
+]

