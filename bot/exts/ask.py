@@ -49,18 +49,19 @@ async def respond(
         )
     await interaction.response.defer(thinking=True, ephemeral=private)
     context = await conversations.previous_turn(
-        bot, conversations.keys_of_question_in(interaction.channel)
+        bot, conversations.lookup_keys_of_command(interaction)
     )
     answered = await asking.answer(
-        bot, question, asker, source=source, private=private, context=context
-    )
-    await conversations.post_answer(
         bot,
-        answered.turn,
-        lambda: interaction.followup.send(
-            embed=answered.embed, view=answered.view, ephemeral=private, wait=True
-        ),
-        channel=interaction.channel,
+        question,
+        asker,
+        source=source,
+        private=private,
+        context=context,
+        turn_keys=conversations.turn_keys_of_command(interaction),
+    )
+    await interaction.followup.send(
+        embed=answered.embed, view=answered.view, ephemeral=private, wait=True
     )
 
 

@@ -67,11 +67,13 @@ class Mentions(commands.Cog):
         asker = asking.Asker(
             message.author.id, message.guild.id if message.guild else None, message.channel.id
         )
+        me = self.bot.user.id
         try:
             asking.validate(self.bot, question)
             await asking.check_cooldowns(self.bot, asker)
+            in_thread = await self._answers_in_thread(message, in_answer_channel)
             context = await conversations.previous_turn(
-                self.bot, conversations.keys_of_question(message, self.bot.user.id)
+                self.bot, conversations.lookup_keys(message, me)
             )
             async with message.channel.typing():
                 answered = await asking.answer(
@@ -79,41 +81,33 @@ class Mentions(commands.Cog):
                     question[: self.bot.settings.bot.max_question_chars],
                     asker,
                     context=context,
+                    turn_keys=conversations.turn_keys(message, opens_thread=in_thread),
                 )
         except QuotebotError as exc:
             await self._reply(message, content=str(exc))
             return
-        if in_answer_channel and message.guild is not None:
-            config = await self.bot.database.guild_config(message.guild.id)
-            if config.threads and isinstance(message.channel, discord.TextChannel):
-                await self._answer_in_thread(message, question, answered)
-                return
-        await self._post_reply(message, answered)
+        if in_thread:
+            await self._answer_in_thread(message, question, answered)
+            return
+        await self._reply(message, embed=answered.embed, view=answered.view)
 
-    async def _post_reply(self, message: discord.Message, answered: asking.Answered) -> None:
-        await conversations.post_answer(
-            self.bot,
-            answered.turn,
-            lambda: self._reply(message, embed=answered.embed, view=answered.view),
-            channel=message.channel,
-            question=message,
-        )
+    async def _answers_in_thread(self, message: discord.Message, in_answer_channel: bool) -> bool:
+        """Whether this server wants answer-channel questions answered in a new thread."""
+        if not in_answer_channel or message.guild is None:
+            return False
+        if not isinstance(message.channel, discord.TextChannel):
+            return False
+        return (await self.bot.database.guild_config(message.guild.id)).threads
 
     async def _answer_in_thread(
         self, message: discord.Message, question: str, answered: asking.Answered
     ) -> None:
         try:
             thread = await message.create_thread(name=question[:90] or "Answer")
+            await thread.send(embed=answered.embed, view=answered.view)
         except discord.HTTPException as exc:
             log.warning("could not answer in a thread in channel %s: %s", message.channel.id, exc)
-            await self._post_reply(message, answered)
-            return
-        await conversations.post_answer(
-            self.bot,
-            answered.turn,
-            lambda: thread.send(embed=answered.embed, view=answered.view),
-            channel=thread,
-        )
+            await self._reply(message, embed=answered.embed, view=answered.view)
 
     async def _reply(
         self,

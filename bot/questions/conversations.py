@@ -1,15 +1,16 @@
 """Which conversation a question belongs to, for follow-ups: a reply to one of the bot's answers,
 a thread, or a DM. The turns themselves live in the database (`bot/storage/conversations.py`).
 
-A turn is stored before its answer appears wherever the key is known beforehand (the thread or
-DM; the question an answer replies to), so even an instant next message follows it up. Only an
-answer's own id is known after it is posted.
+Every key of a turn is known before its answer is posted, so the turn is stored in the same
+transaction as the answer and even an instant reply follows it up: an answer to a message
+replies to it (`question:<message id>`), an answer to a slash command carries the interaction's
+id (`interaction:<id>`), a thread or DM is its channel, and a thread started from a question has
+the question's id (Discord gives it the id of the message it starts from).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -33,43 +34,59 @@ _CONVERSATION_CHANNELS = frozenset(
 )
 
 
-def _answer_key(message_id: int) -> str:
-    return f"answer:{message_id}"
-
-
 def _question_key(message_id: int) -> str:
     return f"question:{message_id}"
 
 
-def _channel_key(channel: object) -> str | None:
+def _interaction_key(interaction_id: int) -> str:
+    return f"interaction:{interaction_id}"
+
+
+def _channel_key(channel_id: int) -> str:
+    return f"channel:{channel_id}"
+
+
+def _conversation_channel(channel: object) -> list[str]:
     # By type, not class: a thread the cache has not seen arrives as a PartialMessageable.
     if getattr(channel, "type", None) in _CONVERSATION_CHANNELS:
-        return f"channel:{getattr(channel, 'id')}"  # noqa: B009 - any channel-like object
-    return None
+        return [_channel_key(getattr(channel, "id"))]  # noqa: B009 - any channel-like object
+    return []
 
 
-def keys_of_question(message: discord.Message, me: int) -> list[str]:
-    """Where to look for the turn a message follows, most specific first."""
+def _keys_of_answer(answer: discord.Message, me: int) -> list[str]:
+    """The keys a turn was stored under, read off the bot's answer a user replied to."""
+    if answer.author.id != me:
+        return []
+    if answer.reference is not None and answer.reference.message_id is not None:
+        return [_question_key(answer.reference.message_id)]
+    if answer.interaction_metadata is not None:
+        return [_interaction_key(answer.interaction_metadata.id)]
+    return []
+
+
+def lookup_keys(message: discord.Message, me: int) -> list[str]:
+    """Where to look for the turn a message follows, most specific first: the answer it replies
+    to, then its thread or DM."""
     keys = []
     reference = message.reference
-    if reference is not None and reference.message_id is not None:
-        keys.append(_answer_key(reference.message_id))
-        answer = reference.resolved
-        # A reply to one of our answers that itself replied to a question: that question's turn.
-        if (
-            isinstance(answer, discord.Message)
-            and answer.author.id == me
-            and answer.reference is not None
-            and answer.reference.message_id is not None
-        ):
-            keys.append(_question_key(answer.reference.message_id))
-    return keys + keys_of_question_in(message.channel)
+    if reference is not None and isinstance(reference.resolved, discord.Message):
+        keys += _keys_of_answer(reference.resolved, me)
+    return keys + _conversation_channel(message.channel)
 
 
-def keys_of_question_in(channel: object) -> list[str]:
-    """For a question with no message of its own (a slash command): its thread or DM."""
-    key = _channel_key(channel)
-    return [key] if key is not None else []
+def lookup_keys_of_command(interaction: discord.Interaction) -> list[str]:
+    """A slash command has no message to reply to: only its thread or DM."""
+    return _conversation_channel(interaction.channel)
+
+
+def turn_keys(message: discord.Message, *, opens_thread: bool = False) -> list[str]:
+    """The conversations the answer to `message` continues."""
+    keys = [_question_key(message.id), *_conversation_channel(message.channel)]
+    return keys + ([_channel_key(message.id)] if opens_thread else [])
+
+
+def turn_keys_of_command(interaction: discord.Interaction) -> list[str]:
+    return [_interaction_key(interaction.id), *_conversation_channel(interaction.channel)]
 
 
 async def previous_turn(bot: Quotebot, keys: list[str]) -> Context | None:
@@ -79,23 +96,3 @@ async def previous_turn(bot: Quotebot, keys: list[str]) -> Context | None:
         if turn is not None:
             return turn
     return None
-
-
-async def post_answer(
-    bot: Quotebot,
-    turn: Context,
-    send: Callable[[], Awaitable[discord.abc.Snowflake | None]],
-    *,
-    channel: object,
-    question: discord.abc.Snowflake | None = None,
-) -> discord.abc.Snowflake | None:
-    """Post an answer (`send`, in `channel`, replying to `question` if given) so that the
-    conversation continues from it."""
-    before = [key for key in (_channel_key(channel),) if key is not None]
-    if question is not None:
-        before.append(_question_key(question.id))
-    await bot.database.conversations.remember(before, turn)
-    sent = await send()
-    if sent is not None:
-        await bot.database.conversations.remember([_answer_key(sent.id)], turn)
-    return sent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,11 +67,10 @@ async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Answered:
-    """A posted answer's embed and buttons, and the turn it adds to its conversation."""
+    """An answer's embed and buttons, ready to post."""
 
     embed: discord.Embed
     view: discord.ui.View
-    turn: Context
 
 
 async def answer(
@@ -80,9 +80,11 @@ async def answer(
     source: str | None = None,
     private: bool = False,
     context: Context | None = None,
+    turn_keys: Sequence[str] = (),
 ) -> Answered:
     """Search off the event loop (as a follow-up of `context` when the question leans on it),
-    store the answer, and build its embed and buttons."""
+    store the answer and the turn it adds to the conversations `turn_keys`, and build its embed
+    and buttons."""
     per_page = bot.settings.index.k
     if asker.guild_id is not None:
         per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
@@ -106,9 +108,7 @@ async def answer(
         passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
         source=source,
         shown=to_json(shown),
+        turn=Context.of(question, resolution.query, result),
+        turn_keys=turn_keys,
     )
-    return Answered(
-        answer_embed(bot, shown),
-        answer_view(shown, answer_id),
-        Context.of(question, resolution.query, result),
-    )
+    return Answered(answer_embed(bot, shown), answer_view(shown, answer_id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from bot.storage.conversations import Conversations
 from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
 from index.errors import QuotebotError
+from index.search.followups import Context
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +137,14 @@ class Database:
         passage_ids: list[str],
         source: str | None = None,
         shown: dict[str, Any] | None = None,
+        turn: Context | None = None,
+        turn_keys: Sequence[str] = (),
     ) -> int:
-        """Store an answer as posted; returns its id (votes and buttons refer to it)."""
+        """Store an answer as posted, and the conversation `turn` it adds under `turn_keys`, in
+        one transaction; returns its id (votes and buttons refer to it)."""
         async with self._sessions.begin() as session:
+            if turn is not None:
+                await self.conversations.write(session, turn_keys, turn)
             record = AnswerRecord(
                 created_at=_now(),
                 guild_id=guild_id,

@@ -78,17 +78,19 @@ class AnswerButton(
     async def from_custom_id(
         cls,
         interaction: discord.Interaction[Any],
-        item: discord.ui.Button[Any],
+        item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> AnswerButton:
+        # The clicked button as the message shows it: its look is kept until the click redraws it.
+        shown = item if isinstance(item, discord.ui.Button) else discord.ui.Button()
         return cls(
             match["action"],
             int(match["answer"]),
             int(match["page"]),
             match["context"] == "1",
-            label=item.label,
-            style=item.style,
-            disabled=item.disabled,
+            label=shown.label,
+            style=shown.style,
+            disabled=shown.disabled,
         )
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
