@@ -31,7 +31,8 @@ from bench.common import (
 from bot.questions.batcher import Answerer
 from bot.settings import BotSettings
 from index.config import IndexSettings
-from index.encoders.torch import Encoder, QueryEncoder
+from index.encoders.base import QueryEncoder
+from index.encoders.torch import Encoder
 from index.evaluation import evaluate, load_questions
 from index.retriever import Retriever
 
@@ -362,9 +363,9 @@ def make_retrievers(encoder: Encoder, workdir: Path, backends: list[str]) -> dic
     retrievers = {"torch": Retriever(IndexSettings(**base, backend="torch"), encoder=encoder)}
     for backend in backends:
         if backend != "torch":
-            from index.encoders.onnx import OnnxEncoder
+            from index.encoders.onnx_export import cached_encoder
 
             precision = "int8" if backend == "onnx-int8" else "float32"
-            OnnxEncoder.from_cache(IndexSettings().cache_dir, encoder, precision)  # the kept one
+            cached_encoder(IndexSettings().cache_dir, encoder, precision)  # the kept one
             retrievers[backend] = Retriever(IndexSettings(**base, backend=backend), encoder=encoder)
     return {backend: retrievers[backend] for backend in backends}

@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.questions.batcher import Answerer
 from bot.questions.cooldowns import Cooldowns
-from bot.rendering.answers import escape
+from bot.rendering.text import escape
 from bot.settings import Settings
 from bot.storage import Database
 from bot.ui.answer import AnswerButton
@@ -28,6 +28,8 @@ EXTENSIONS = (
     "bot.exts.help",
     "bot.exts.admin",
 )
+# The client default for every send: discord.py merges it into messages, replies, interaction
+# responses, followups and edits alike, so no call passes it again.
 NO_PINGS = discord.AllowedMentions.none()
 # Discord's codes for an interaction it no longer knows: Unknown Webhook, Unknown interaction.
 EXPIRED_INTERACTION = (10015, 10062)
@@ -145,8 +147,8 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Reply privately whether or not the interaction was already answered or deferred."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            await interaction.followup.send(text, ephemeral=True)
         else:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            await interaction.response.send_message(text, ephemeral=True)
     except discord.HTTPException as exc:
         log.warning("could not deliver an error message to the user: %s", exc)

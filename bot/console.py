@@ -14,13 +14,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.questions.batcher import Answerer
-from bot.rendering.answers import (
-    render_answer,
-    render_passage,
-    render_source,
-    render_sources_page,
-    to_text,
-)
+from bot.rendering.answers import render_answer
+from bot.rendering.browsing import render_passage, render_source, render_sources_page
+from bot.rendering.text import to_text
 from bot.settings import Settings
 from index.errors import QuotebotError
 from index.retriever import Retriever
@@ -98,8 +94,11 @@ class Console:
         context = self.turn
         if context is not None and time.monotonic() - self.turn_at > settings.followup_seconds:
             context = None
-        resolution = resolve_followup(question, context)
-        answer = await self.answerer.ask(resolution.query)
+        text = self.retriever.clean(question)
+        resolution = resolve_followup(
+            text, context, max_chars=self.retriever.settings.max_query_chars
+        )
+        answer = await self.answerer.ask_cleaned(resolution.query)
         self.turn, self.turn_at = Context.of(question, resolution.query, answer), time.monotonic()
         view = render_answer(
             answer,

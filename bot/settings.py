@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from index.config import PROJECT_ROOT, IndexSettings, config_path_or_default, read_settings
 
@@ -85,11 +87,13 @@ class BotSettings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _anchor_sqlite_path(cls, value: str) -> str:
-        prefix = "sqlite+aiosqlite:///"
-        if value.startswith(prefix):
-            path = Path(value[len(prefix) :])
-            if str(path) and str(path) != ":memory:" and not path.is_absolute():
-                return prefix + str(PROJECT_ROOT / path)
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            return value  # Database.open says what is wrong with it
+        path = url.database if url.drivername == "sqlite+aiosqlite" else None
+        if path and path != ":memory:" and not Path(path).is_absolute():
+            return url.set(database=str(PROJECT_ROOT / path)).render_as_string(hide_password=False)
         return value
 
 

@@ -28,8 +28,9 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-import yarl
 from aiohttp import BodyPartReader, web
+
+from bot import endpoints
 
 from . import gateway as gw
 from .builders import PRIVILEGED_INTENTS, Intent
@@ -85,18 +86,11 @@ def point_discord_at(api_base: str, gateway_url: str) -> Iterator[None]:
     webhooks) and ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`` (discord.py 2.x
     connects there and appends ``?v=10&encoding=json&compress=zlib-stream``).
     """
-    import discord.gateway
-    import discord.http
-
-    old_base = discord.http.Route.BASE
-    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    discord.http.Route.BASE = api_base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    old_base, old_gateway = endpoints.point_discord_at(api_base, gateway_url)
     try:
         yield
     finally:
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+        endpoints.point_discord_at(old_base, old_gateway)
 
 
 class FakeDiscord(RestHandlers):

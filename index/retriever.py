@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index.config import IndexSettings
-from index.encoders.torch import Encoder, QueryEncoder, query_encoder
+from index.encoders.backends import query_encoder
+from index.encoders.base import QueryEncoder
+from index.encoders.torch import Encoder
 from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
 from index.ingest.loaders import load_sources
 from index.models import Answer, Passage, Source
-from index.search.query import clean_query
-from index.search.rank import Method, Query, score
+from index.search.query import Query, clean_query
+from index.search.rank import Method, score
 from index.search.store import (
     IndexData,
     build,
@@ -231,13 +233,31 @@ class Retriever:
         first answers while later chunks are still being encoded. Validation happens here, before
         the first chunk: a bad question or source raises at the call.
         """
+        if source is not None:
+            self.source(source)  # raises with the list of known ids
+        texts = [self.clean(q) for q in queries]
+        return self.answer_chunks(texts, k, source, method)
+
+    def clean(self, query: str, source: str | None = None) -> str:
+        """`query` as it is searched (cleaned once, here); EmptyQueryError or
+        SourceNotFoundError before any work is spent on it."""
+        text = clean_query(query, self.settings.max_query_chars)
+        if source is not None:
+            self.source(source)
+        return text
+
+    def answer_chunks(
+        self,
+        texts: list[str],
+        k: int | None = None,
+        source: str | None = None,
+        method: Method = "hybrid",
+    ) -> Iterator[tuple[list[int], list[Answer]]]:
+        """`search_chunks` for texts `clean` already returned: they are not cleaned again."""
         data = self.data  # one snapshot for the whole batch, even if a reload swaps it meanwhile
         k = k or self.settings.k
         if k < 1:
             raise ValueError(f"k={k} must be at least 1")
-        if source is not None and source not in data.source_rows:
-            self.source(source)  # raises with the list of known ids
-        texts = [clean_query(q, self.settings.max_query_chars) for q in queries]
         return self._chunks(data, texts, k, source, method)
 
     def _chunks(

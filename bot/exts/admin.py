@@ -15,10 +15,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bot import NO_PINGS, Quotebot
-from bot.rendering.answers import render_stats, to_embed
+from bot.bot import Quotebot
 from bot.rendering.chart import stats_chart
+from bot.rendering.stats import render_stats
 from bot.storage import GuildConfig
+from bot.ui.embeds import to_embed
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Admin(commands.Cog):
         self.bot = bot
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(text, ephemeral=True)
 
     @channel.command(name="add")
     @app_commands.describe(channel="The channel (default: this one)")
@@ -166,9 +167,7 @@ class Admin(commands.Cog):
         # Its own thread: questions keep being answered on the old index while this builds.
         report = await asyncio.to_thread(self.bot.retriever.reload)
         log.info("reload by %s: %s", interaction.user.id, report.summary)
-        await interaction.followup.send(
-            f"Sources reloaded: {report.summary}.", ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        await interaction.followup.send(f"Sources reloaded: {report.summary}.", ephemeral=True)
 
     @app_commands.command(name="stats")
     @app_commands.guild_only()
@@ -186,7 +185,6 @@ class Admin(commands.Cog):
             embed=embed,
             file=discord.File(io.BytesIO(chart), filename="stats.png"),
             ephemeral=True,
-            allowed_mentions=NO_PINGS,
         )
 
 

@@ -9,8 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import Quotebot
-from bot.questions import conversations
-from bot.questions import pipeline as asking
+from bot.questions import conversations, pipeline
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
@@ -26,8 +25,8 @@ def source_choices(bot: Quotebot, current: str) -> list[app_commands.Choice[str]
     ][:25]
 
 
-def asker_of(interaction: discord.Interaction) -> asking.Asker:
-    return asking.Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
+def asker_of(interaction: discord.Interaction) -> pipeline.Asker:
+    return pipeline.Asker(interaction.user.id, interaction.guild_id, interaction.channel_id)
 
 
 async def respond(
@@ -38,9 +37,8 @@ async def respond(
     private: bool | None = None,
 ) -> None:
     """Validate and check limits (refusals are private and immediate), defer, then answer."""
-    asking.validate(bot, question, source)
     asker = asker_of(interaction)
-    await asking.check_cooldowns(bot, asker)
+    admitted = await pipeline.admit(bot, question, asker, source)
     if private is None:
         private = (
             (await bot.database.guild_config(asker.guild_id)).private_by_default
@@ -51,11 +49,9 @@ async def respond(
     context = await conversations.previous_turn(
         bot, conversations.lookup_keys_of_command(interaction)
     )
-    answered = await asking.answer(
+    answered = await pipeline.answer(
         bot,
-        question,
-        asker,
-        source=source,
+        admitted,
         private=private,
         context=context,
         turn_keys=conversations.turn_keys_of_command(interaction),

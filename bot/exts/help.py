@@ -6,8 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.bot import NO_PINGS, Quotebot
-from bot.rendering.answers import render_help, to_embed
+from bot.bot import Quotebot
+from bot.rendering.browsing import render_help
+from bot.ui.embeds import to_embed
 
 
 class Help(commands.Cog):
@@ -19,9 +20,7 @@ class Help(commands.Cog):
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction) -> None:
         """What Quotebot does and how to ask it."""
-        await interaction.response.send_message(
-            embed=to_embed(render_help()), ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        await interaction.response.send_message(embed=to_embed(render_help()), ephemeral=True)
 
 
 async def setup(bot: Quotebot) -> None:

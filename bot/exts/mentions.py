@@ -8,9 +8,8 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.bot import NO_PINGS, Quotebot
-from bot.questions import conversations
-from bot.questions import pipeline as asking
+from bot.bot import Quotebot
+from bot.questions import conversations, pipeline
 from bot.questions.extract import mentions_user, question_from_message
 from index.errors import QuotebotError
 
@@ -64,22 +63,19 @@ class Mentions(commands.Cog):
             if not question:
                 await self._reply(message, content=HOW_TO_ASK)
                 return
-        asker = asking.Asker(
+        asker = pipeline.Asker(
             message.author.id, message.guild.id if message.guild else None, message.channel.id
         )
-        me = self.bot.user.id
         try:
-            asking.validate(self.bot, question)
-            await asking.check_cooldowns(self.bot, asker)
+            admitted = await pipeline.admit(self.bot, question, asker)
             in_thread = await self._answers_in_thread(message, in_answer_channel)
             context = await conversations.previous_turn(
-                self.bot, conversations.lookup_keys(message, me)
+                self.bot, conversations.lookup_keys(message, self.bot.user.id)
             )
             async with message.channel.typing():
-                answered = await asking.answer(
+                answered = await pipeline.answer(
                     self.bot,
-                    question[: self.bot.settings.bot.max_question_chars],
-                    asker,
+                    admitted,
                     context=context,
                     turn_keys=conversations.turn_keys(message, opens_thread=in_thread),
                 )
@@ -100,7 +96,7 @@ class Mentions(commands.Cog):
         return (await self.bot.database.guild_config(message.guild.id)).threads
 
     async def _answer_in_thread(
-        self, message: discord.Message, question: str, answered: asking.Answered
+        self, message: discord.Message, question: str, answered: pipeline.Answered
     ) -> None:
         try:
             thread = await message.create_thread(name=question[:90] or "Answer")
@@ -121,7 +117,6 @@ class Mentions(commands.Cog):
             return await message.reply(
                 content=content,
                 embed=embed,
-                allowed_mentions=NO_PINGS,
                 mention_author=False,
                 **kwargs,
             )

@@ -1,10 +1,10 @@
 """Answering off the event loop, with concurrent questions micro-batched into few forward passes.
 
-Every cog and the console ask through `Answerer.ask`. Questions that arrive within
+Every question the bot or the console answers goes through here. Questions that arrive within
 `max_wait` of each other (up to `max_batch`) are answered together by `Retriever.search_many` in
 a worker thread, so the gateway heartbeat never waits for the model and a burst of questions
 costs little more than one. A burst is answered in chunks of similar length, one forward pass
-each, the shortest first (`Retriever.search_chunks`): the model pads each chunk only to its own
+each, the shortest first (`Retriever.answer_chunks`): the model pads each chunk only to its own
 longest question, and each chunk's answers go out while the next one is being encoded.
 """
 
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from index.models import Answer
 from index.retriever import Retriever
-from index.search.query import clean_query
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +46,12 @@ class Answerer:
     async def ask(self, question: str, k: int | None = None, source: str | None = None) -> Answer:
         """The answer to one question. EmptyQueryError (and other domain errors) come back as-is."""
         # Validated here, alone, so one bad question never fails the batch it would have joined.
-        text = clean_query(question, self.retriever.settings.max_query_chars)
-        if source is not None:
-            self.retriever.source(source)
+        return await self.ask_cleaned(self.retriever.clean(question, source), k, source)
+
+    async def ask_cleaned(
+        self, text: str, k: int | None = None, source: str | None = None
+    ) -> Answer:
+        """The answer to a question `Retriever.clean` already returned (it is not cleaned again)."""
         if self._worker is None or self._worker.done():
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._run(), name="quotebot-answerer")
@@ -106,7 +108,7 @@ class Answerer:
     ) -> None:
         """In the retrieval thread: hand each chunk's answers to the loop as soon as it is done."""
         try:
-            for rows, answers in self.retriever.search_chunks([i.text for i in items], k, source):
+            for rows, answers in self.retriever.answer_chunks([i.text for i in items], k, source):
                 loop.call_soon_threadsafe(self._deliver, [items[row] for row in rows], answers)
         except Exception as exc:  # noqa: BLE001 - handed to every caller still waiting
             loop.call_soon_threadsafe(self._fail, items, exc)

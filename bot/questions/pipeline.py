@@ -1,4 +1,9 @@
-"""The path every question takes, whichever way it was asked: checks, search, record, render."""
+"""The path every question takes, whichever way it was asked.
+
+`admit` shortens and cleans the question once and checks the cooldowns (refusals come before
+anything is spent); `answer` has the batcher search it, records it and builds the answer's
+embed and buttons. Cogs only decide where the answer goes.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from bot.ui.answer import answer_embed, answer_view
 from index.errors import QuotebotError
 from index.search.followups import Context
 from index.search.followups import resolve as resolve_followup
-from index.search.query import clean_query
 
 if TYPE_CHECKING:
     from bot.bot import Quotebot
@@ -35,13 +39,27 @@ class Asker:
     channel_id: int | None
 
 
-def validate(bot: Quotebot, question: str, source: str | None = None) -> str:
-    """The cleaned question; domain errors (empty, unknown source) before anything is spent."""
-    question = question[: bot.settings.bot.max_question_chars]
-    text = clean_query(question, bot.retriever.settings.max_query_chars)
-    if source is not None:
-        bot.retriever.source(source)
-    return text
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question admitted for an answer."""
+
+    asked: str  # what the user wrote, shortened: recorded and echoed under the answer
+    text: str  # cleaned once: what is searched
+    asker: Asker
+    source: str | None = None
+
+
+def clean(bot: Quotebot, question: str, source: str | None = None) -> tuple[str, str]:
+    """(the question shortened, its cleaned text); domain errors (empty, unknown source) first."""
+    asked = question[: bot.settings.bot.max_question_chars]
+    return asked, bot.retriever.clean(asked, source)
+
+
+async def admit(bot: Quotebot, question: str, asker: Asker, source: str | None = None) -> Question:
+    """The question cleaned once, if the asker may ask now; QuotebotError says why not."""
+    asked, text = clean(bot, question, source)
+    await check_cooldowns(bot, asker)
+    return Question(asked, text, asker, source)
 
 
 async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
@@ -75,9 +93,7 @@ class Answered:
 
 async def answer(
     bot: Quotebot,
-    question: str,
-    asker: Asker,
-    source: str | None = None,
+    question: Question,
     private: bool = False,
     context: Context | None = None,
     turn_keys: Sequence[str] = (),
@@ -85,16 +101,19 @@ async def answer(
     """Search off the event loop (as a follow-up of `context` when the question leans on it),
     store the answer and the turn it adds to the conversations `turn_keys`, and build its embed
     and buttons."""
+    asker = question.asker
     per_page = bot.settings.index.k
     if asker.guild_id is not None:
         per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
-    resolution = resolve_followup(question, context)
-    result = await bot.answerer.ask(
-        resolution.query, k=per_page * bot.settings.bot.max_pages, source=source
+    resolution = resolve_followup(
+        question.text, context, max_chars=bot.retriever.settings.max_query_chars
+    )
+    result = await bot.answerer.ask_cleaned(
+        resolution.query, k=per_page * bot.settings.bot.max_pages, source=question.source
     )
     shown = ShownAnswer(
         answer=result,
-        question=question,
+        question=question.asked,
         per_page=per_page,
         private=private,
         following=context.question if context is not None and resolution.follows_up else None,
@@ -103,12 +122,12 @@ async def answer(
         guild_id=asker.guild_id,
         channel_id=asker.channel_id,
         user_id=asker.user_id,
-        question=question,
+        question=question.asked,
         abstained=result.abstained,
         passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
-        source=source,
+        source=question.source,
         shown=to_json(shown),
-        turn=Context.of(question, resolution.query, result),
+        turn=Context.of(question.asked, resolution.query, result),
         turn_keys=turn_keys,
     )
     return Answered(answer_embed(bot, shown), answer_view(shown, answer_id))

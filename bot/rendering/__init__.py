@@ -1,1 +1,6 @@
-"""Pure rendering: retrieval results and stats to plain views, within Discord's limits."""
+"""Pure rendering: answers, browsing and stats as plain `Card`s within Discord's limits.
+
+Nothing here talks to Discord: bot/ui/embeds.py turns a card into an embed, the console prints
+it as text. text.py holds the limits, escaping and helpers; answers.py, browsing.py, stats.py
+(and chart.py, the `/stats` PNG) one kind of content each.
+"""

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -86,16 +86,19 @@ class Database:
     @classmethod
     async def open(cls, url: str, followup_window: timedelta = FOLLOWUP_WINDOW) -> Database:
         """Connect, create the SQLite folder if needed, and migrate the schema to the latest."""
-        if url.startswith("sqlite") and ":///" in url:
-            path = url.split(":///", 1)[1]
-            if path and path != ":memory:":
-                try:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StorageError(
-                        f"cannot create the database folder {Path(path).parent} ({exc.strerror}): "
-                        "set bot.database_url to a writable place"
-                    ) from None
+        try:
+            parsed = make_url(url)
+        except (SQLAlchemyError, ValueError):
+            parsed = None  # create_async_engine below says what is wrong with it
+        path = parsed.database if parsed and parsed.get_backend_name() == "sqlite" else None
+        if path and path != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create the database folder {Path(path).parent} ({exc.strerror}): "
+                    "set bot.database_url to a writable place"
+                ) from None
         try:
             engine = create_async_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.rendering.answers import page_count_of, render_answer, render_why, to_embed
+from bot.rendering.answers import render_answer, render_why
+from bot.rendering.text import page_count
 from bot.storage.shown import ShownAnswer, from_json
+from bot.ui.embeds import to_embed
 from index.errors import PassageNotFoundError, QuotebotError
 from index.models import Passage
 
@@ -123,7 +125,7 @@ def answer_embed(
     answer = shown.answer
     around = None
     if context and answer.hits:
-        page = min(page, page_count_of(answer, shown.per_page) - 1)
+        page = min(page, page_count(len(answer.hits), shown.per_page) - 1)
         around = _neighbours(bot, answer.hits[page * shown.per_page].passage)
     return to_embed(
         render_answer(
@@ -152,7 +154,7 @@ def answer_view(
 ) -> discord.ui.View:
     """The buttons for this state of the answer. Row 0: what is shown; row 1: feedback."""
     view = discord.ui.View(timeout=None)
-    pages = page_count_of(shown.answer, shown.per_page)
+    pages = page_count(len(shown.answer.hits), shown.per_page)
 
     def add(action: str, label: str, style: discord.ButtonStyle, row: int, disabled: bool) -> None:
         view.add_item(
@@ -237,7 +239,7 @@ async def _click(
             button.answer_id, interaction.user.id, 1 if action == "up" else -1
         )
     else:
-        pages = page_count_of(shown.answer, shown.per_page)
+        pages = page_count(len(shown.answer.hits), shown.per_page)
         if action == "back":
             page = max(page - 1, 0)
         elif action == "more":

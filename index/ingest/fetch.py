@@ -13,15 +13,15 @@ import asyncio
 import ipaddress
 import logging
 import os
-import shutil
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import aiohttp
+import tomli_w
 
+from index import _atomic
 from index.config import IndexSettings
 from index.errors import SourceLoadError
 from index.ingest.loaders import SUPPORTED_SUFFIXES, load_source, slugify
@@ -118,8 +118,7 @@ def _free_name(folder: Path, stem: str, suffix: str, content: bytes) -> Path | N
 
 def _install(content: bytes, name: Path, sidecar: str | None, folder: Path) -> AddedSource:
     """Load a candidate from a staging folder; only a loadable source is renamed into place."""
-    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".incoming-"))
-    try:
+    with _atomic.staging_folder(folder, ".incoming-") as staging:
         candidate = staging / name.name
         candidate.write_bytes(content)
         if sidecar:
@@ -129,8 +128,6 @@ def _install(content: bytes, name: Path, sidecar: str | None, folder: Path) -> A
             os.replace(candidate.with_suffix(".toml"), name.with_suffix(".toml"))
         os.replace(candidate, name)
         return AddedSource(name, source)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def add_source(target: str, settings: IndexSettings) -> AddedSource | None:
@@ -141,7 +138,7 @@ def add_source(target: str, settings: IndexSettings) -> AddedSource | None:
         final_url, content, suffix = asyncio.run(_download(target, settings))
         parsed = urlparse(final_url)
         stem = slugify(Path(parsed.path).stem or parsed.hostname or "page")
-        sidecar = f"url = {final_url!r}\n".replace("'", '"')
+        sidecar = tomli_w.dumps({"url": final_url})
     else:
         path = Path(target).expanduser()
         if not path.is_file():

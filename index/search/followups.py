@@ -154,12 +154,24 @@ def _recent(text: str, limit: int) -> str:
     return tail[space + 1 :] if 0 <= space < limit // 2 else tail
 
 
-def resolve(question: str, context: Context | None, strategy: Strategy = DEFAULT) -> Resolution:
-    """The query for `question` asked after `context` (None: no conversation, or it expired)."""
+def resolve(
+    question: str,
+    context: Context | None,
+    strategy: Strategy = DEFAULT,
+    max_chars: int | None = None,
+) -> Resolution:
+    """The query for `question` asked after `context` (None: no conversation, or it expired),
+    at most `max_chars` long when the question itself is (the context gives way)."""
     question = collapse_spaces(question)
     if context is None or strategy == "alone" or not leans_on_context(question):
         return Resolution(question, follows_up=False)
     if strategy == "resolve" and (who := referent(context)):
         question = _replace_pronouns(question, who)
+    budget = MAX_CONTEXT_CHARS
+    if max_chars is not None:
+        budget = min(budget, max_chars - len(question) - 1)
+    previous = _recent(context.query, budget) if budget > 0 else ""
+    if not previous:
+        return Resolution(question, follows_up=False)
     # Previous words first, the new question last: the order in which they were asked.
-    return Resolution(f"{_recent(context.query, MAX_CONTEXT_CHARS)} {question}", follows_up=True)
+    return Resolution(f"{previous} {question}", follows_up=True)

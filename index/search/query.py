@@ -1,6 +1,10 @@
-"""What a raw question becomes before it is searched."""
+"""What a raw question becomes before it is searched: cleaned once, then a `Query`."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
 
 from index.errors import EmptyQueryError
 from index.ingest.text import collapse_spaces, has_words, strip_invisible
@@ -25,3 +29,12 @@ def clean_query(raw: str, max_chars: int) -> str:
         space = cut.rfind(" ")
         text = cut[:space] if space > max_chars // 2 else text[:max_chars]
     return text.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A cleaned query with its vector and BM25 tokens."""
+
+    text: str
+    vector: np.ndarray
+    tokens: list[str]

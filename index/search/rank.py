@@ -14,7 +14,6 @@ prints the threshold the dev set supports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import faiss
@@ -22,19 +21,11 @@ import numpy as np
 
 from index.config import IndexSettings
 from index.models import Answer, Hit, Scores
+from index.search.query import Query
 from index.search.store import IndexData
 
 Method = Literal["hybrid", "dense", "bm25"]
 METHODS: tuple[Method, ...] = ("hybrid", "dense", "bm25")
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A cleaned query with its vector and BM25 tokens."""
-
-    text: str
-    vector: np.ndarray
-    tokens: list[str]
 
 
 def _faiss_candidates(

@@ -9,13 +9,11 @@ point leaves the previous index or the new one, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from index import _atomic
 from index.config import IndexSettings
 from index.encoders.torch import Encoder
 from index.errors import IndexCorruptError
@@ -211,29 +210,11 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save(data: IndexData, settings: IndexSettings) -> Path:
     """Persist a build and make it current; older builds are removed afterwards."""
     root = settings.cache_dir / "index"
-    root.mkdir(parents=True, exist_ok=True)
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{build_id}."))
-    try:
+    with _atomic.staging_folder(root, f".{build_id}.") as staging:
         np.save(staging / _ARRAYS[0], data.paragraph_vectors, allow_pickle=False)
         np.save(staging / _ARRAYS[1], data.sentence_vectors, allow_pickle=False)
         faiss.write_index(data.paragraph_index, str(staging / _FAISS[0]))
@@ -251,10 +232,7 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         _fsync_tree(staging)
         final = root / build_id
         os.replace(staging, final)
-        atomic_write_text(root / CURRENT, build_id + "\n")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        _atomic.write_text(root / CURRENT, build_id + "\n")
     for old in root.iterdir():
         if old.is_dir() and old.name != build_id:
             shutil.rmtree(old, ignore_errors=True)

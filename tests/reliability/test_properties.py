@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.rendering.answers import render_answer, to_embed
+from bot.rendering.answers import render_answer
+from bot.ui.embeds import to_embed
 from index.errors import EmptyQueryError
 from index.ingest.text import collapse_spaces, has_words, strip_invisible
 from index.models import Answer, Hit, Passage, Scores, Source, Speaker

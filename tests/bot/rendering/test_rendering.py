@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rendering.answers import (
+from bot.rendering.answers import quote_passage, render_answer
+from bot.rendering.browsing import render_passage, render_sources_page
+from bot.rendering.text import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
     FIELD_VALUE_LIMIT,
     escape_user_text,
-    quote_passage,
-    render_answer,
-    render_passage,
-    render_sources_page,
-    to_embed,
     to_text,
 )
+from bot.ui.embeds import to_embed
 from index.ingest.text import strip_invisible
 from index.models import Answer, Hit, Passage, Scores, Source, Speaker
 

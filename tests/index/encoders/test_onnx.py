@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from index.config import BUNDLED_MODEL, PROJECT_ROOT
-from index.encoders.torch import Encoder, resolve_model_path
+from index.encoders.base import resolve_model_path
+from index.encoders.torch import Encoder
 from index.retriever import Retriever
 
 pytest.importorskip("onnxruntime")
 
-from index.encoders.onnx import OnnxEncoder, export, export_folder
+from index.encoders.onnx_export import cached_encoder, export, export_folder
 
 SENTENCES = [
     "Which country supplies Russia with drones?",
@@ -39,7 +40,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Pa
 @pytest.mark.parametrize(("precision", "least_cosine"), [("float32", 0.9999), ("int8", 0.99)])
 def test_onnx_vectors_match_torch_vectors(onnx_cache, encoder, precision, least_cosine):
     """Float32 ONNX encodes as the torch reference does; int8 within cosine 0.99 of it."""
-    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder, precision)
+    onnx = cached_encoder(onnx_cache.parent, encoder, precision)
     cosines = (onnx.encode(SENTENCES) * encoder.encode(SENTENCES)).sum(axis=1)
     assert onnx.dimension == encoder.dimension == 384
     assert cosines.min() > least_cosine, cosines
@@ -47,7 +48,7 @@ def test_onnx_vectors_match_torch_vectors(onnx_cache, encoder, precision, least_
 
 def test_an_int8_question_gets_the_same_vector_whoever_else_asks(onnx_cache, encoder):
     """Int8 vectors do not depend on the other questions encoded with them (no shared scales)."""
-    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "int8")
+    onnx = cached_encoder(onnx_cache.parent, encoder, "int8")
     alone = onnx.encode([SENTENCES[0]])
     together = onnx.encode([SENTENCES[3], SENTENCES[0], "Why?"])
     assert np.array_equal(alone[0], together[1])
@@ -55,7 +56,7 @@ def test_an_int8_question_gets_the_same_vector_whoever_else_asks(onnx_cache, enc
 
 def test_a_float32_burst_gets_each_question_its_own_answer(onnx_cache, encoder, retriever):
     """Questions batched in length-sorted chunks get the vectors (and answers) they get alone."""
-    onnx = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "float32")
+    onnx = cached_encoder(onnx_cache.parent, encoder, "float32")
     questions = [*SENTENCES, "Why?", "What do Xi and Putin want from each other, in the long run?"]
     burst = [questions[i % len(questions)] for i in range(40)]  # several chunks, mixed lengths
     together = onnx.encode(burst)
@@ -70,13 +71,13 @@ def test_a_second_cache_folder_copies_the_export_instead_of_redoing_it(
     onnx_cache, encoder, tmp_path, monkeypatch
 ):
     """Another index (a second cache folder) reuses the export this process already checked."""
-    first = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "float32")
+    first = cached_encoder(onnx_cache.parent, encoder, "float32")
 
     def no_export(*args: object) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr("index.encoders.onnx.export", no_export)
-    second = OnnxEncoder.from_cache(tmp_path / "other-cache", encoder, "float32")
+    monkeypatch.setattr("index.encoders.onnx_export.export", no_export)
+    second = cached_encoder(tmp_path / "other-cache", encoder, "float32")
     assert second.folder != first.folder and second.folder.is_relative_to(tmp_path)
     assert np.array_equal(second.encode(SENTENCES), first.encode(SENTENCES))
 
@@ -119,13 +120,13 @@ def test_cached_onnx_start_loads_no_torch_and_encodes_nothing(onnx_cache, make_s
 
 def test_a_damaged_export_is_made_again(onnx_cache, encoder, tmp_path, caplog):
     """A truncated model file in the cache costs one warning and a new export, not a crash."""
-    good = OnnxEncoder.from_cache(onnx_cache.parent, encoder, "float32")
+    good = cached_encoder(onnx_cache.parent, encoder, "float32")
     cache = tmp_path / "cache"
     shutil.copytree(good.folder, export_folder(cache, encoder.name, "float32"))
     damaged = export_folder(cache, encoder.name, "float32") / "model.onnx"
     damaged.write_bytes(damaged.read_bytes()[:1000])
 
-    again = OnnxEncoder.from_cache(cache, encoder, "float32")
+    again = cached_encoder(cache, encoder, "float32")
     assert np.allclose(again.encode(SENTENCES), good.encode(SENTENCES), atol=1e-6)
     assert "exporting it again" in caplog.text
 

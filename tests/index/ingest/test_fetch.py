@@ -16,6 +16,7 @@ from aiohttp import web
 from index.config import IndexSettings
 from index.errors import SourceLoadError
 from index.ingest.fetch import add_source
+from index.ingest.loaders import load_source
 
 DATA = Path(__file__).parent / "data"
 PAGE = (DATA / "page.html").read_text(encoding="utf-8")
@@ -45,6 +46,7 @@ def site() -> Iterator[str]:
     app.add_routes(
         [
             web.get("/news/volcano-wakes-up", article),
+            web.get("/news/o'brien's-volcano", article),
             web.get("/logo.png", image),
             web.get("/huge", huge),
             web.get("/moved", moved),
@@ -82,6 +84,14 @@ def test_page_is_downloaded_with_its_url(tmp_path, site):
     ]
     again = add_source(f"{site}/news/volcano-wakes-up", settings(tmp_path, allow_private_urls=True))
     assert again is None  # same content already there
+
+
+def test_a_url_with_an_apostrophe_round_trips(tmp_path, site):
+    """The sidecar is real TOML: a URL with an apostrophe comes back exactly as it was."""
+    url = f"{site}/news/o'brien's-volcano"
+    added = add_source(url, settings(tmp_path, allow_private_urls=True))
+    assert added is not None and added.source.url == url
+    assert load_source(added.path).url == url  # as a rebuild reads it from the folder
 
 
 @pytest.mark.parametrize(

@@ -66,3 +66,13 @@ def test_a_long_chain_keeps_its_latest_turns_and_the_question():
     assert len(resolution.query) <= MAX_CONTEXT_CHARS + 40
     assert resolution.query.endswith("and the number 39 one?")
     assert "number 38" in resolution.query
+
+
+def test_the_context_gives_way_to_a_long_question():
+    """A follow-up never makes the query longer than the index accepts; the question stays whole."""
+    question = "and " + "what about the budget " * 20
+    resolution = resolve(question, PREVIOUS, max_chars=len(question) + 10)
+    assert (
+        resolution.query.endswith(question.strip()) and len(resolution.query) <= len(question) + 10
+    )
+    assert resolve(question, PREVIOUS, max_chars=len(question)) == resolve(question, None)
