@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from index.models import Passage, Source
@@ -76,9 +75,7 @@ def _word_matches(haystack: str, needle: str, start: int = 0) -> list[int]:
     return found
 
 
-def resolve(document: str, fragment: TextFragment) -> str | None:
-    """What a browser highlights for `fragment` in `document` (both folded), or None."""
-    text = _fold(document)
+def _resolve_folded(text: str, fragment: TextFragment) -> str | None:
     start = _fold(fragment.start)
     for position in _word_matches(text, start):
         if fragment.end is None:
@@ -90,27 +87,34 @@ def resolve(document: str, fragment: TextFragment) -> str | None:
     return None
 
 
-def fragment_for(sentence: str, document: str) -> TextFragment | None:
-    """The shortest fragment whose first match in `document` is exactly `sentence`, if any."""
+def resolve(document: str, fragment: TextFragment) -> str | None:
+    """What a browser highlights for `fragment` in `document`, folded, or None."""
+    return _resolve_folded(_fold(document), fragment)
+
+
+def _fragment_for_folded(sentence: str, text: str) -> TextFragment | None:
     words = sentence.split()
     if len(words) < MIN_WORDS:
         return None
     wanted = _fold(sentence)
-    if len(_word_matches(_fold(document), wanted)) != 1:
+    if len(_word_matches(text, wanted)) != 1:
         return None  # the sentence itself repeats (or is not in the document as whole words)
     candidates = [TextFragment(" ".join(words))] if len(words) <= WHOLE_SENTENCE_WORDS else []
     # Grow both edges together until the first match is this sentence; edges never overlap.
     for n in range(FIRST_EDGE_WORDS, len(words) // 2 + 1):
         candidates.append(TextFragment(" ".join(words[:n]), " ".join(words[-n:])))
     for fragment in candidates:
-        if resolve(document, fragment) == wanted:
+        if _resolve_folded(text, fragment) == wanted:
             return fragment
     return None
 
 
-def link_to_sentence(url: str, sentence: str, document: str) -> str:
-    """`url` opening scrolled to `sentence`; `url` itself when no short unambiguous link exists."""
-    fragment = fragment_for(sentence, document)
+def fragment_for(sentence: str, document: str) -> TextFragment | None:
+    """The shortest fragment whose first match in `document` is exactly `sentence`, if any."""
+    return _fragment_for_folded(sentence, _fold(document))
+
+
+def _link(url: str, fragment: TextFragment | None) -> str:
     if fragment is None:
         return url
     # A URL that already has a fragment keeps it: the directive follows `:~:` inside it.
@@ -118,15 +122,25 @@ def link_to_sentence(url: str, sentence: str, document: str) -> str:
     return link if len(link) <= MAX_LINK_CHARS else url
 
 
-@lru_cache(maxsize=64)
-def _source_text(source_id: str, content_hash: str, passages: tuple[Passage, ...]) -> str:
-    # Keyed by id and hash so answers that quote the same source join its paragraphs once.
-    return "\n\n".join(p.text for p in passages)
+def link_to_sentence(url: str, sentence: str, document: str) -> str:
+    """`url` opening scrolled to `sentence`; `url` itself when no short unambiguous link exists."""
+    return _link(url, fragment_for(sentence, document))
 
 
-def source_text(source: Source) -> str:
-    """The text a link is checked against: every paragraph, as the page shows them."""
-    return _source_text(source.id, source.content_hash, source.passages)
+_FOLDED_SOURCES: dict[tuple[str, str, int], str] = {}
+_FOLDED_SOURCES_MAX = 64
+
+
+def _folded_source(source: Source) -> str:
+    """Every paragraph of a source, as the page shows them, folded; made once per version of a
+    source, so answers quoting it never fold it again (hashing its paragraphs is far cheaper)."""
+    key = (source.id, source.content_hash, hash(source.passages))
+    text = _FOLDED_SOURCES.get(key)
+    if text is None:
+        if len(_FOLDED_SOURCES) >= _FOLDED_SOURCES_MAX:
+            _FOLDED_SOURCES.clear()
+        text = _FOLDED_SOURCES[key] = _fold("\n\n".join(p.text for p in source.passages))
+    return text
 
 
 def passage_link(source: Source, passage: Passage, sentence_index: int) -> str | None:
@@ -135,4 +149,6 @@ def passage_link(source: Source, passage: Passage, sentence_index: int) -> str |
         return None
     if not 0 <= sentence_index < len(passage.sentences):
         return source.url
-    return link_to_sentence(source.url, passage.sentences[sentence_index], source_text(source))
+    return _link(
+        source.url, _fragment_for_folded(passage.sentences[sentence_index], _folded_source(source))
+    )
