@@ -56,7 +56,7 @@ class Quotebot(commands.AutoShardedBot):
             heartbeat_timeout=settings.bot.heartbeat_timeout,
             # 0 / empty: Discord recommends the count and this process runs every shard.
             shard_count=settings.bot.shard_count or None,
-            shard_ids=settings.bot.shard_ids or None,
+            shard_ids=settings.bot.shard_ids or None,  # type: ignore[arg-type]  # None is its default
         )
         self.settings = settings
         self.retriever = retriever
@@ -70,7 +70,7 @@ class Quotebot(commands.AutoShardedBot):
             settings.bot.channel_cooldown_questions, settings.bot.channel_cooldown_seconds
         )
         self._database = database
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
 
     @property
     def database(self) -> Database:

@@ -1,4 +1,6 @@
-"""A fake Discord server (REST API v10 + gateway) on 127.0.0.1 for end-to-end bot tests.
+"""A fake Discord server (REST API v10 + gateway + interactions) on 127.0.0.1.
+
+A development package, not shipped with the bot: tests/ and bench/ run the real bot against it.
 
 The real, unmodified discord.py 2.x client connects to it over the wire::
 

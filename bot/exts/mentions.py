@@ -4,6 +4,7 @@ message in a server's answer-channels."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -112,14 +113,11 @@ class Mentions(commands.Cog):
         embed: discord.Embed | None = None,
         view: discord.ui.View | None = None,
     ) -> discord.Message | None:
-        kwargs = {"view": view} if view is not None else {}
+        kwargs: dict[str, Any] = {"content": content, "embed": embed, "mention_author": False}
+        if view is not None:
+            kwargs["view"] = view
         try:
-            return await message.reply(
-                content=content,
-                embed=embed,
-                mention_author=False,
-                **kwargs,
-            )
+            return await message.reply(**kwargs)
         except discord.HTTPException as exc:
             log.warning(
                 "could not answer message %s in channel %s (question %r): %s",

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -254,7 +254,8 @@ class Database:
                 )
             )
         (await self._load_answer_channels()).discard((guild_id, channel_id))
-        return bool(result.rowcount)
+        # A DELETE returns a CursorResult, the one kind of Result with a row count.
+        return bool(cast(CursorResult[Any], result).rowcount)
 
     async def answer_channels(self, guild_id: int) -> list[int]:
         return sorted(c for g, c in await self._load_answer_channels() if g == guild_id)

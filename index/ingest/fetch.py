@@ -59,7 +59,7 @@ def _check_host(url: str, allow_private: bool) -> None:
     except socket.gaierror as exc:
         raise SourceLoadError(f"{url}: cannot resolve {host} ({exc.strerror})") from None
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = ipaddress.ip_address(str(address).split("%")[0])
         if not allow_private and (
             ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
         ):
@@ -138,7 +138,7 @@ def add_source(target: str, settings: IndexSettings) -> AddedSource | None:
         final_url, content, suffix = asyncio.run(_download(target, settings))
         parsed = urlparse(final_url)
         stem = slugify(Path(parsed.path).stem or parsed.hostname or "page")
-        sidecar = tomli_w.dumps({"url": final_url})
+        sidecar: str | None = tomli_w.dumps({"url": final_url})
     else:
         path = Path(target).expanduser()
         if not path.is_file():

@@ -14,7 +14,7 @@ prints the threshold the dev set supports.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 import faiss
 import numpy as np
@@ -125,13 +125,17 @@ def score(
     )
     if method == "hybrid":
         weights = settings.ranking
-        ranking = sum(
-            weight / (weights.rrf_k + _ranks(values))
-            for weight, values in (
-                (weights.paragraph, paragraph_cos),
-                (weights.sentence, sentence_cos),
-                (weights.bm25, paragraph_lexical),
-            )
+        # Three terms: the sum is an array, never sum()'s start value 0.
+        ranking = cast(
+            np.ndarray,
+            sum(
+                weight / (weights.rrf_k + _ranks(values))
+                for weight, values in (
+                    (weights.paragraph, paragraph_cos),
+                    (weights.sentence, sentence_cos),
+                    (weights.bm25, paragraph_lexical),
+                )
+            ),
         )
     elif method == "dense":
         ranking = 0.5 * paragraph_cos + 0.5 * sentence_cos
