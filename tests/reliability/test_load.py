@@ -52,7 +52,7 @@ def _rss_mib() -> float:
 def _live_views() -> int:
     """Button views still in memory: none, since answers' buttons live in their custom_ids."""
     gc.collect()
-    return sum(isinstance(o, discord.ui.View) for o in gc.get_objects())
+    return sum(issubclass(type(o), discord.ui.View) for o in gc.get_objects())
 
 
 def _forget_history(fake: FakeDiscord) -> None:
