@@ -8,6 +8,7 @@ as in a Discord conversation.
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TextIO
 from bot.questions.batcher import Answerer
 from bot.rendering.answers import render_answer
 from bot.rendering.browsing import render_passage, render_source, render_sources_page
-from bot.rendering.text import to_text
+from bot.rendering.text import TITLE_LIMIT, plain, to_text
 from bot.settings import Settings
 from index.errors import QuotebotError
 from index.retriever import Retriever
@@ -127,8 +128,12 @@ async def run_console(
     answerer = Answerer(
         retriever, settings.bot.batch_max_size, settings.bot.batch_max_wait_ms / 1000
     )
+    if isinstance(stdin, io.TextIOWrapper):
+        # A line of bytes that are not UTF-8 (a pasted binary, a wrong terminal encoding) is a
+        # question with a few unreadable characters, not the end of the console.
+        stdin.reconfigure(errors="replace")
     console = Console(settings, retriever, answerer)
-    titles = ", ".join(f"“{s.title}”" for s in retriever.sources)
+    titles = ", ".join(f"“{plain(s.title, TITLE_LIMIT)}”" for s in retriever.sources)
     stdout.write(f"Quotebot console. Ask about {titles}.\nType `help` for the commands.\n")
     read = _line_reader(stdin, stdout)
     loop = asyncio.get_running_loop()

@@ -57,6 +57,10 @@ class BotSettings(BaseModel):
     # A reply to an answer, or a message in its thread or DM, within this many seconds is taken
     # as a follow-up of the question it answered (when it leans on it: "what did he say?").
     followup_seconds: float = Field(600.0, gt=0)
+    # Attempts to reach Discord at start before giving up with one line (exit code 6), waiting
+    # connect_backoff_seconds, then twice that, and so on, between them.
+    connect_attempts: int = Field(5, ge=1)
+    connect_backoff_seconds: float = Field(2.0, ge=0)
     # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
     # bot processes sharing one store. Relative SQLite paths are inside the project.
     database_url: str = Field("sqlite+aiosqlite:///data/quotebot.db", validate_default=True)

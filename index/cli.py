@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from index.config import IndexSettings, load_index_settings
 from index.errors import QuotebotError
@@ -92,6 +92,10 @@ def cmd_search(args: argparse.Namespace, settings: IndexSettings) -> int:
             lines = Path(args.file).read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise QuotebotError(f"cannot read {args.file} ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise QuotebotError(
+                f"{args.file} is not UTF-8 text: give a text file with one question per line"
+            ) from None
         questions += [line for line in lines if line.strip()]
     if not questions:
         raise QuotebotError("no question given: pass one as an argument or use --file FILE")
@@ -194,8 +198,25 @@ def cmd_add(args: argparse.Namespace, settings: IndexSettings) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes as one line that points at --help, with the same exit code as other errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}: see {self.prog} --help\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
+    parser = _Parser(prog="python -m index", description=__doc__)
     parser.add_argument("--config", type=Path, help="TOML config (default config/quotebot.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -206,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="search the article(s)")
     search.add_argument("question", nargs="*", help="question(s) to ask")
     search.add_argument(
-        "--k", type=int, default=None, help="number of paragraphs (default: config)"
+        "--k", type=_positive_int, default=None, help="number of paragraphs (default: config)"
     )
     search.add_argument("--json", action="store_true", help="one JSON object per question")
     search.add_argument("--file", help="read questions from a file, one per line")

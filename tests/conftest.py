@@ -12,7 +12,9 @@ from index.config import PROJECT_ROOT, IndexSettings
 from index.encoders.torch import Encoder
 from index.retriever import Retriever
 
-SOURCES = PROJECT_ROOT / "sources"
+# A fixed copy of the bundled article: what `index add` puts in the checkout's own sources/ must
+# not change what the tests see.
+SOURCES = Path(__file__).parent / "data" / "sources"
 EVAL = PROJECT_ROOT / "eval"
 
 

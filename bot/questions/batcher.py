@@ -107,11 +107,35 @@ class Answerer:
         source: str | None,
     ) -> None:
         """In the retrieval thread: hand each chunk's answers to the loop as soon as it is done."""
+        answered: set[int] = set()
         try:
             for rows, answers in self.retriever.answer_chunks([i.text for i in items], k, source):
+                answered.update(rows)
                 loop.call_soon_threadsafe(self._deliver, [items[row] for row in rows], answers)
-        except Exception as exc:  # noqa: BLE001 - handed to every caller still waiting
-            loop.call_soon_threadsafe(self._fail, items, exc)
+        except Exception as exc:  # noqa: BLE001 - the batch is retried question by question
+            rest = [item for row, item in enumerate(items) if row not in answered]
+            log.warning(
+                "a batch of %d questions failed (%s: %s); answering its %d unanswered questions "
+                "one by one",
+                len(items),
+                type(exc).__name__,
+                exc,
+                len(rest),
+            )
+            for item in rest:
+                self._answer_alone(loop, item, k, source)
+
+    def _answer_alone(
+        self, loop: asyncio.AbstractEventLoop, item: _Pending, k: int | None, source: str | None
+    ) -> None:
+        """One question on its own, so a question that breaks retrieval fails only its asker."""
+        try:
+            ((_, (answer,)),) = self.retriever.answer_chunks([item.text], k, source)
+        except Exception as exc:  # handed to its caller, logged with its traceback
+            log.exception("retrieval failed for the question %r", item.text[:200])
+            loop.call_soon_threadsafe(self._fail, [item], exc)
+        else:
+            loop.call_soon_threadsafe(self._deliver, [item], [answer])
 
     def _deliver(self, items: list[_Pending], answers: list[Answer]) -> None:
         self.batches += 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage.shown import ShownAnswer, to_json
 from bot.ui.answer import answer_embed, answer_view
@@ -118,16 +119,29 @@ async def answer(
         private=private,
         following=context.question if context is not None and resolution.follows_up else None,
     )
-    answer_id = await bot.database.record_answer(
-        guild_id=asker.guild_id,
-        channel_id=asker.channel_id,
-        user_id=asker.user_id,
-        question=question.asked,
-        abstained=result.abstained,
-        passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
-        source=question.source,
-        shown=to_json(shown),
-        turn=Context.of(question.asked, resolution.query, result),
-        turn_keys=turn_keys,
-    )
-    return Answered(answer_embed(bot, shown), answer_view(shown, answer_id))
+    try:
+        answer_id: int | None = await bot.database.record_answer(
+            guild_id=asker.guild_id,
+            channel_id=asker.channel_id,
+            user_id=asker.user_id,
+            question=question.asked,
+            abstained=result.abstained,
+            passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
+            source=question.source,
+            shown=to_json(shown),
+            turn=Context.of(question.asked, resolution.query, result),
+            turn_keys=turn_keys,
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        # Bookkeeping: the asker still gets the answer, only without buttons (each one redraws
+        # the answer from its record), without a place in /stats and without follow-ups.
+        log.error(
+            "could not record the answer to %r (%s: %s); sent without buttons: check the "
+            "database (the bot checks it at start)",
+            question.asked[:200],
+            type(exc).__name__,
+            exc,
+        )
+        answer_id = None
+    view = answer_view(shown, answer_id) if answer_id is not None else discord.ui.View(timeout=None)
+    return Answered(answer_embed(bot, shown), view)

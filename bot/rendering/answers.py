@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.questions.extract import question_from_message
-from bot.rendering.links import passage_link
+from bot.rendering.links import sentence_link
 from bot.rendering.text import (
     ABSTAIN_COLOUR,
     ANSWER_COLOUR,
@@ -21,6 +21,7 @@ from bot.rendering.text import (
     escape,
     escape_user_text,
     fit,
+    link_url,
     page_count,
     plain,
     shorten,
@@ -46,7 +47,7 @@ def quote_passage(passage: Passage, highlight: Sequence[int], max_chars: int) ->
     if size(start, end) > max_chars:
         # One sentence alone is too long: cut it at a word, keeping the bold markers balanced.
         sentence = sentences[first]
-        text = escape(shorten(sentence, max_chars - 8))
+        text = escape_user_text(sentence, max_chars - 8)  # escaping can double it
         body = f"**{text}**" if first in marked else text
         return blockquote(body), True
     while True:
@@ -73,11 +74,13 @@ def citation(passage: Passage, source: Source | None, sentence: int | None = Non
     text = f"¶{passage.number} · {title}"
     if source and source.publisher:
         text += f" — {source.publisher}"
-    text = escape(text)
-    if source and source.url:
-        url = passage_link(source, passage, sentence) if sentence is not None else source.url
-        return f"[{text.replace(']', '')}]({url})"
-    return text
+    url = link_url(source.url) if source else None
+    if url:
+        if source is not None and sentence is not None:
+            url = sentence_link(url, source, passage, sentence)
+        # The link text may hold no bracket: one would end it early and start a second link.
+        return f"[{escape_user_text(text.replace('[', '').replace(']', ''), 300)}]({url})"
+    return escape_user_text(text, 300)
 
 
 def following_line(previous_question: str) -> str:
@@ -86,7 +89,7 @@ def following_line(previous_question: str) -> str:
 
 
 def speaker_line(passage: Passage) -> str | None:
-    return f"— {escape(passage.speaker.label)}" if passage.speaker else None
+    return f"— {escape_user_text(passage.speaker.label, 300)}" if passage.speaker else None
 
 
 def full_paragraph_pointer(passage: Passage) -> str:
@@ -187,9 +190,9 @@ def _other_field(hit: Hit, sources: Mapping[str, Source], max_chars: int) -> tup
     source = sources.get(hit.passage.source_id)
     name = f"Also ¶{hit.passage.number}"
     if hit.passage.speaker:
-        name += f" · {hit.passage.speaker.name}"
+        name += f" · {escape_user_text(hit.passage.speaker.name, 100)}"
     if source and len(sources) > 1:
-        name += f" · {source.title}"
+        name += f" · {escape_user_text(source.title, 120)}"
     quote, _ = quote_passage(hit.passage, hit.highlight_indices[:1], max_chars)
     # Only the highlight sentence(s) of a further hit, unbolded: the field is the summary.
     quote = quote.replace("**", "")

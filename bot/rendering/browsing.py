@@ -8,10 +8,13 @@ from bot.rendering.answers import citation, quote_passage, speaker_line
 from bot.rendering.text import (
     DESCRIPTION_LIMIT,
     FIELD_NAME_LIMIT,
+    FIELD_VALUE_LIMIT,
     TITLE_LIMIT,
     Card,
     blockquote,
     escape,
+    escape_user_text,
+    link_url,
     page_count,
     shorten,
 )
@@ -33,8 +36,8 @@ def render_sources_page(
     chunk = sources[(page - 1) * per_page : page * per_page]
     fields = tuple(
         (
-            shorten(s.title, FIELD_NAME_LIMIT),
-            f"`{s.id}` · {escape(s.publisher or 'unknown publisher')} · "
+            escape_user_text(s.title, FIELD_NAME_LIMIT),
+            f"`{s.id}` · {escape_user_text(s.publisher or 'unknown publisher', 300)} · "
             f"{s.paragraph_count} paragraphs · built {built_at[:10]}",
         )
         for s in chunk
@@ -57,10 +60,10 @@ def render_source(source: Source, preview_chars: int = 600) -> Card:
         ("Date", source.date),
     ):
         if value:
-            fields.append((label, escape(value)))
+            fields.append((label, escape_user_text(value, FIELD_VALUE_LIMIT)))
     return Card(
-        title=shorten(source.title, TITLE_LIMIT),
-        url=source.url,
+        title=escape_user_text(source.title, TITLE_LIMIT),
+        url=link_url(source.url),
         description=blockquote(escape(shorten(opening, preview_chars))),
         fields=tuple(fields),
     )
@@ -68,12 +71,11 @@ def render_source(source: Source, preview_chars: int = 600) -> Card:
 
 def render_passage(passage: Passage, source: Source | None) -> Card:
     """One paragraph verbatim, with its speaker and citation."""
-    quote, _ = quote_passage(passage, (), DESCRIPTION_LIMIT - 400)
-    lines = [quote]
-    if (who := speaker_line(passage)) is not None:
-        lines.append(who)
-    lines.append(citation(passage, source))
-    return Card(description="\n".join(lines))
+    tail = [line for line in (speaker_line(passage), citation(passage, source)) if line]
+    # The quote gets what the speaker and citation lines leave of the description.
+    budget = DESCRIPTION_LIMIT - sum(len(line) + 1 for line in tail)
+    quote, _ = quote_passage(passage, (), budget)
+    return Card(description="\n".join([quote, *tail]))
 
 
 HELP_TEXT = (

@@ -143,12 +143,11 @@ def _folded_source(source: Source) -> str:
     return text
 
 
-def passage_link(source: Source, passage: Passage, sentence_index: int) -> str | None:
-    """The link for one sentence of a passage of `source`; None when the source has no URL."""
-    if not source.url:
-        return None
+def sentence_link(url: str, source: Source, passage: Passage, sentence_index: int) -> str:
+    """`url` (the source's, made safe for a link) opening at one sentence of a passage of
+    `source`; `url` itself when that sentence cannot be pinpointed."""
     if not 0 <= sentence_index < len(passage.sentences):
-        return source.url
+        return url
     return _link(
-        source.url, _fragment_for_folded(passage.sentences[sentence_index], _folded_source(source))
+        url, _fragment_for_folded(passage.sentences[sentence_index], _folded_source(source))
     )

@@ -9,7 +9,6 @@ from bot.rendering.text import (
     Card,
     escape_user_text,
     fit,
-    shorten,
 )
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ def render_stats(summary: StatsSummary, server: str) -> Card:
         )
     return fit(
         Card(
-            title=shorten(f"Quotebot in {server}: last {summary.days} days", TITLE_LIMIT),
+            title=escape_user_text(f"Quotebot in {server}: last {summary.days} days", TITLE_LIMIT),
             description="Questions per day, answered and abstained, in the chart below.",
             fields=tuple(fields),
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from discord.utils import escape_markdown, escape_mentions
 
+from index.ingest.loaders import normalise_url
 from index.ingest.text import collapse_spaces, strip_invisible
 
 # Discord's documented limits.
@@ -62,15 +63,44 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + ELLIPSIS
 
 
+# Discord's `<...>` markup: user/role/channel mentions, slash commands, custom emoji, timestamps
+# and guild navigation, whatever the length of the id (discord.py's escape_mentions only defuses
+# 17-20 digit ids). A zero-width space after the `<` leaves the text as it reads.
+_ANGLE_MARKUP = re.compile(r"<(?=[@#:/]|a:|t:|id:)", re.IGNORECASE)
+
+
+# An opening bracket after an even number of backslashes (none included) still opens a link.
+_OPEN_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)\[")
+
+
 def escape(text: str) -> str:
-    """Text that shows as written: markdown escaped, mentions defused, invisible characters gone."""
-    text = collapse_spaces(strip_invisible(text))
-    return escape_mentions(escape_markdown(text))
+    """Text that shows as written: markdown escaped, mentions and other Discord markup defused,
+    invisible characters gone.
+
+    Backslashes are doubled first (so text cannot un-escape what follows), and every `[` is
+    escaped after discord.py's escaping, which defuses only the first of several masked links on
+    a line.
+    """
+    text = collapse_spaces(strip_invisible(text)).replace("\\", "\\\\")
+    text = _OPEN_BRACKET.sub(r"\1\\[", escape_mentions(escape_markdown(text)))
+    return _ANGLE_MARKUP.sub("<\u200b", text)
 
 
 def escape_user_text(text: str, limit: int = 200) -> str:
-    """A user's words echoed back: shortened first (so no escape is cut in half), then escaped."""
-    return escape(shorten(collapse_spaces(strip_invisible(text)), limit))
+    """Words a user or a source wrote, shown as written and at most `limit` characters once
+    escaped: shortened first (so no escape is cut in half), then escaped, shorter if need be."""
+    text = collapse_spaces(strip_invisible(text))
+    budget = limit
+    while True:
+        escaped = escape(shorten(text, budget))
+        if len(escaped) <= limit or budget <= 1:
+            return escaped[:limit]
+        budget = max(1, budget * limit // len(escaped) - 1)
+
+
+def link_url(url: str | None) -> str | None:
+    """A URL safe inside `[text](url)`: http(s), percent-encoded; None when it is not one."""
+    return normalise_url(url)
 
 
 def plain(text: str, limit: int) -> str:

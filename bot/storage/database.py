@@ -20,7 +20,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.storage.conversations import Conversations
@@ -36,6 +36,10 @@ FOLLOWUP_WINDOW = timedelta(minutes=10)
 
 class StorageError(QuotebotError):
     """The database cannot be opened or migrated."""
+
+
+class DatabaseCorruptError(StorageError):
+    """The SQLite file is damaged: found at start, before a question depends on it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,7 @@ class Database:
             ) from None
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            await _check_sqlite_integrity(engine, url)
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(_upgrade)
@@ -314,6 +319,25 @@ class Database:
             down=votes.get(-1, 0),
             top_abstained=abstained_questions.most_common(5),
             per_day=[(day, a, b) for day, (a, b) in sorted(per_day.items())],
+        )
+
+
+async def _check_sqlite_integrity(engine: AsyncEngine, url: str) -> None:
+    """`PRAGMA quick_check` at start: a damaged page would otherwise surface as a lost answer."""
+    path = url.split(":///", 1)[-1] or url
+    try:
+        async with engine.connect() as connection:
+            problems = [row[0] for row in await connection.exec_driver_sql("PRAGMA quick_check")]
+    except OperationalError:
+        return  # cannot be opened at all: the migration that follows says so, with its fix
+    except SQLAlchemyError as exc:  # "file is not a database", "disk image is malformed"
+        problems = [str(getattr(exc, "orig", exc))]
+    if problems != ["ok"]:
+        await engine.dispose()
+        raise DatabaseCorruptError(
+            f"the database {path} is damaged ({problems[0].splitlines()[0]}): stop the bot, move the file aside "
+            "(with its -wal and -shm files) and restore a backup, or start without it to begin "
+            "an empty one; `sqlite3 FILE .recover` can salvage rows"
         )
 
 

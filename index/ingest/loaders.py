@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from index.errors import SourceLoadError
 from index.ingest.attribution import attribute, is_quote
@@ -19,7 +21,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 # Bump when cleaning, splitting or attribution changes, so built indexes are rebuilt.
-INGEST_VERSION = "1"
+INGEST_VERSION = "2"
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 _META_KEYS = ("id", "title", "publisher", "url", "author", "date")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -65,6 +67,71 @@ def _read_text(path: Path) -> tuple[bytes, str]:
         raise SourceLoadError(
             f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
         ) from None
+
+
+# Characters no article holds: NUL and other C0/C1 controls, and U+FFFD left by undecodable bytes.
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+MAX_NOT_TEXT_SHARE = 0.01
+
+
+def check_is_text(text: str, origin: str) -> None:
+    """Refuse binary content (an image or random bytes served or saved as text)."""
+    bad = len(_NOT_TEXT.findall(text))
+    if bad and bad > MAX_NOT_TEXT_SHARE * len(text):
+        raise SourceLoadError(
+            f"{origin} is not text ({bad} of {len(text)} characters are control characters or "
+            "undecodable bytes): give the article as UTF-8 text, Markdown or HTML"
+        )
+
+
+# Characters that could end a markdown link or break a URL out of `<...>` or a code span (an
+# apostrophe cannot, and stays as written); `@` too, so no `@everyone` is ever spelled out.
+# A citation links in the embed's description: a URL longer than this would crowd out the quote.
+MAX_URL_CHARS = 1000
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", re.IGNORECASE)
+_URL_UNSAFE = "".join(chr(c) for c in range(0x21)) + '\x7f ()[]<>"`\\{}|^@'
+
+
+def normalise_url(url: str | None) -> str | None:
+    """An http(s) URL with every character markdown could act on percent-encoded; else None."""
+    if not url:
+        return None
+    try:
+        parsed = urlsplit(url.strip())
+    except ValueError:  # "Invalid IPv6 URL": an unclosed `[`
+        parsed = urlsplit("")
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+        log.warning("ignored source URL %r: only http:// and https:// URLs are linked", url)
+        return None
+    try:
+        host = parsed.hostname.encode("idna").decode("ascii")
+        if ":" in host:
+            host = f"[{ipaddress.IPv6Address(host)}]"
+        elif not _HOST.fullmatch(host):
+            raise ValueError(host)
+        port = f":{parsed.port}" if parsed.port else ""
+    except (UnicodeError, ValueError):
+        log.warning("ignored source URL %r: its host or port is not valid", url)
+        return None
+
+    def encode(part: str) -> str:
+        return "".join(
+            quote(ch, safe="") if ch in _URL_UNSAFE or not ch.isascii() else ch for ch in part
+        )
+
+    normalised = urlunsplit(
+        (
+            parsed.scheme.lower(),
+            host + port,
+            encode(parsed.path) or "/",
+            encode(parsed.query),
+            encode(parsed.fragment),
+        )
+    )
+    if len(normalised) > MAX_URL_CHARS:
+        log.warning("ignored source URL %r: over %d characters once encoded", url, MAX_URL_CHARS)
+        return None
+    return normalised
 
 
 def _digest(raw: bytes, meta_raw: bytes) -> str:
@@ -183,7 +250,7 @@ def build_source(source_id: str, document: RawDocument, content_hash: str, origi
         id=source_id,
         title=title,
         publisher=document.meta.get("publisher"),
-        url=document.meta.get("url"),
+        url=normalise_url(document.meta.get("url")),
         author=document.meta.get("author"),
         date=document.meta.get("date"),
         content_hash=content_hash,
@@ -200,6 +267,7 @@ def load_source(path: Path) -> Source:
             + ", ".join(SUPPORTED_SUFFIXES)
         )
     raw, text = _read_text(path)
+    check_is_text(text, path.name)
     meta_raw, sidecar = _sidecar(path)
     digest = _digest(raw, meta_raw)
     try:
@@ -212,8 +280,16 @@ def load_source(path: Path) -> Source:
     except SourceLoadError as exc:
         raise SourceLoadError(f"{path.name}: {exc}") from None
     document = RawDocument(document.text, {**document.meta, **sidecar}, document.title_in_text)
-    source_id = slugify(document.meta.get("id") or path.stem)
+    source_id = slugify(document.meta.get("id") or path.stem)  # as `declared_id` says
     return build_source(source_id, document, digest, origin=path.name)
+
+
+def declared_id(path: Path) -> str:
+    """The id a source file will load with, without cleaning it: its metadata `id`, else its name."""
+    meta_id = _sidecar(path)[1].get("id")
+    if meta_id is None and path.suffix.lower() in (".md", ".markdown"):
+        meta_id = parse_markdown(_read_text(path)[1]).meta.get("id")
+    return slugify(meta_id or path.stem)
 
 
 def source_files(directory: Path) -> list[Path]:
@@ -228,18 +304,26 @@ def source_files(directory: Path) -> list[Path]:
 
 
 def load_sources(directory: Path) -> list[Source]:
-    """Every source in a folder. Ids must be unique; an empty folder is an error with its fix."""
-    sources: list[Source] = []
-    seen: dict[str, Path] = {}
-    for path in source_files(directory):
-        source = load_source(path)
-        if source.id in seen:
-            raise SourceLoadError(
-                f"{path.name} and {seen[source.id].name} both have the id {source.id!r}: "
-                "rename one or set a different id in its metadata"
+    """Every source in a folder, in file-name order; an empty folder is an error with its fix.
+
+    When two files give the same id, the one that was there first (older modification time)
+    keeps it and the other is skipped with a warning: a file dropped in by hand must not take
+    every other source offline with it.
+    """
+    loaded = [(path, load_source(path)) for path in source_files(directory)]
+    owner: dict[str, Path] = {}
+    for path, source in sorted(loaded, key=lambda item: (item[0].stat().st_mtime_ns, item[0])):
+        if source.id in owner:
+            log.warning(
+                "skipped %s: %s already has the id %r; rename one or set a different id in "
+                "its metadata",
+                path,
+                owner[source.id].name,
+                source.id,
             )
-        seen[source.id] = path
-        sources.append(source)
+        else:
+            owner[source.id] = path
+    sources = [source for path, source in loaded if owner[source.id] == path]
     if not sources:
         raise SourceLoadError(f"no sources in {directory}: add a .txt, .md or .html article there")
     log.debug("loaded %d sources from %s", len(sources), directory)

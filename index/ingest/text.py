@@ -21,9 +21,14 @@ _QUOTE_MAP = str.maketrans(
         "\u00bb": '"',
     }
 )
-# Zero-width, bidi controls and other format characters carry no words but break matching.
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Zero-width, bidi controls (U+061C the Arabic letter mark among them) and other format
+# characters carry no words but break matching; lone surrogates are not text at all and make the
+# tokenizer raise.
+_INVISIBLE = re.compile(
+    r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u061c\ud800-\udfff]"
+)
+# C0 and C1 controls (a terminal reads ESC and CSI as commands), DEL; tabs and newlines stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
 
 

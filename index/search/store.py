@@ -233,9 +233,11 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         final = root / build_id
         os.replace(staging, final)
         _atomic.write_text(root / CURRENT, build_id + "\n")
+    # Older builds, and what a killed build left: its staging folder or a `.CURRENT.*.tmp`.
     for old in root.iterdir():
         if old.is_dir() and old.name != build_id:
             shutil.rmtree(old, ignore_errors=True)
+    _atomic.remove_leftovers(root / CURRENT)
     log.info("index saved to %s", final)
     return final
 

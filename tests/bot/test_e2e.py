@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
+import sqlite3
 
 import pytest
 
-from bot.__main__ import EXIT_INTENTS, EXIT_LOGIN, run_discord
+from bot.__main__ import EXIT_INTENTS, EXIT_LOGIN, EXIT_UNREACHABLE, run_discord
+from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
+from bot.storage import Database
+from bot.storage.database import DatabaseCorruptError
 from fakecord import FakeDiscord
 from index.ingest.text import normalise_for_match
 from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
@@ -312,3 +318,91 @@ async def test_sources_pages_past_ten(tmp_path, encoder):
         second = await click(fake, first, "Next")
         assert [f["name"] for f in second["embeds"][0]["fields"]] == ["Note 10", "Note 11"]
         assert second["embeds"][0]["footer"]["text"] == "Page 2 of 2"
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_gateway_close_4004_is_one_line_and_exit_3(retriever, caplog):
+    """A token revoked while connected (the gateway closes with 4004): one line saying what to do,
+    exit code 3, no traceback."""
+    async with FakeDiscord(token="fake-bot-token") as fake:
+        with caplog.at_level(logging.INFO):
+            task = asyncio.create_task(run_discord(make_bot_settings(retriever), retriever))
+            await fake.wait_for_identify(timeout=TIMEOUT)
+            await fake.close_gateway(4004, "Authentication failed.")
+            assert await asyncio.wait_for(task, TIMEOUT) == EXIT_LOGIN
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "4004" in errors[0].getMessage()
+    assert "Developer Portal" in errors[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)
+
+
+async def test_discord_unreachable_is_retried_with_backoff_then_one_line(
+    retriever, caplog, monkeypatch
+):
+    """Nothing listening where Discord should be: tried `connect_attempts` times with a doubling
+    wait, then one line saying what to check and exit code 6."""
+    import discord.gateway
+    import discord.http
+
+    port = _free_loopback_port()
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket,
+        "DEFAULT_GATEWAY",
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+    )
+    monkeypatch.setenv(API_BASE_ENV, f"http://127.0.0.1:{port}/api/v10")
+    monkeypatch.setenv(GATEWAY_ENV, f"ws://127.0.0.1:{port}/")
+    settings = make_bot_settings(retriever, connect_attempts=3, connect_backoff_seconds=0.2)
+    with caplog.at_level(logging.INFO):
+        assert await asyncio.wait_for(run_discord(settings, retriever), TIMEOUT) == (
+            EXIT_UNREACHABLE
+        )
+    retries = [r.getMessage() for r in caplog.records if "trying again in" in r.getMessage()]
+    assert len(retries) == 2
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "after 3 attempt(s)" in errors[0].getMessage()
+    assert "network" in errors[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_damaged_database_stops_the_bot_before_it_connects(retriever, caplog, tmp_path):
+    """A database with a damaged page: one line naming the file and how to recover, exit 5, and
+    Discord is never contacted."""
+    from tests.bot.storage.test_database import _answer, _damage_a_table_page
+
+    path = tmp_path / "quotebot.db"
+    db = await Database.open(f"sqlite+aiosqlite:///{path}")
+    for n in range(200):
+        await _answer(db, question=f"question {n} " * 20)
+    await db.close()
+    _damage_a_table_page(path)
+    settings = make_bot_settings(retriever, database_url=f"sqlite+aiosqlite:///{path}")
+    async with FakeDiscord(token="fake-bot-token") as fake:
+        with caplog.at_level(logging.ERROR), pytest.raises(DatabaseCorruptError) as refused:
+            await run_discord(settings, retriever)
+        assert fake.gateway.identifies == []
+    assert str(path) in str(refused.value)
+
+
+async def test_an_answer_that_cannot_be_recorded_is_still_sent(retriever, caplog, tmp_path):
+    """The database refuses the bookkeeping write (its answers table is gone): the asker still
+    gets the answer, without buttons (each redraws the answer from its record), and the failure
+    is one ERROR line."""
+    from tests.reliability.helpers import DRONES, ask_by_mention, assert_quotes
+
+    path = tmp_path / "quotebot.db"
+    async with connected(retriever, database_url=f"sqlite+aiosqlite:///{path}") as (fake, _):
+        with sqlite3.connect(path) as raw:
+            raw.execute("ALTER TABLE answers RENAME TO answers_elsewhere")
+        with caplog.at_level(logging.ERROR):
+            reply = await ask_by_mention(fake, DRONES[0])
+    assert_quotes(reply, DRONES[1])
+    assert not reply.get("components")
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "could not record" in errors[0] and DRONES[0] in errors[0]

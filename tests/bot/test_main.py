@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
 import pytest
 
+from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
 from bot.settings import load_settings
+from bot.storage import Database
 from tests.conftest import SOURCES
 
 
@@ -100,3 +104,63 @@ def test_environment_overrides_config(monkeypatch):
         1234,
         5,
     )
+
+
+def _closed_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "says"),
+    [("discord-unreachable", 6, "cannot reach Discord"), ("damaged-database", 5, "is damaged")],
+)
+def test_start_up_failures_are_one_line_and_an_exit_code(env, tmp_path, case, code, says):
+    """Discord unreachable (after the retries) and a damaged database: one ERROR line with the
+    fix, the documented exit code, no traceback."""
+    from tests.bot.storage.test_database import _answer, _damage_a_table_page
+
+    port = _closed_port()
+    database = tmp_path / "quotebot.db"
+    if case == "damaged-database":
+
+        async def fill() -> None:
+            db = await Database.open(f"sqlite+aiosqlite:///{database}")
+            for n in range(200):
+                await _answer(db, question=f"question {n} " * 20)
+            await db.close()
+
+        asyncio.run(fill())
+        _damage_a_table_page(database)
+    done = bot(
+        {
+            **env,
+            "DISCORD_TOKEN": "fake-bot-token",
+            API_BASE_ENV: f"http://127.0.0.1:{port}/api/v10",
+            GATEWAY_ENV: f"ws://127.0.0.1:{port}/",
+            "QUOTEBOT_BOT__DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "QUOTEBOT_BOT__CONNECT_ATTEMPTS": "2",
+            "QUOTEBOT_BOT__CONNECT_BACKOFF_SECONDS": "0.1",
+        }
+    )
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and says in errors[0], done.stderr
+
+
+def test_console_survives_bytes_that_are_not_utf8(env):
+    """A line of invalid UTF-8 on stdin is read with the bad bytes replaced: answered, and the
+    console goes on to the next line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--console"],
+        env={**env, "PYTHONIOENCODING": "utf-8"},
+        input=b"\xff\xfe\xc3 Which country supplies Russia with drones?\n\x80\x81\nWho is David Dalton?\nquit\n",
+        capture_output=True,
+        timeout=300,
+    )
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0 and "Traceback" not in stderr, stderr
+    out = done.stdout.decode("utf-8")
+    assert "Putin is banking on Iran" in out and "Dalton" in out

@@ -103,6 +103,26 @@ def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", "--k", "-1", "drones?"), "--k"),
+        (("search", "--k", "0", "drones?"), "--k"),
+        (("search", "--file", "{binary}"), "not UTF-8 text"),
+    ],
+    ids=["k-negative", "k-zero", "binary-question-file"],
+)
+def test_bad_search_arguments_are_one_line(cli_env, tmp_path, args, message):
+    """A `--k` below 1 (0 included, never silently the default) and a binary --file: one line,
+    exit 2, no traceback."""
+    binary = tmp_path / "questions.bin"
+    binary.write_bytes(bytes(range(256)) * 20)
+    done = run(cli_env, *(arg.format(binary=binary) for arg in args))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
 def test_eval_followups_prints_both_kinds_and_held_out_figures(cli_env, tmp_path):
     """`eval-followups` scores the follow-up with and without its context, and under CV."""
     pairs = tmp_path / "pairs.jsonl"

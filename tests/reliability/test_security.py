@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from bot.__main__ import EXIT_LOGIN, run_discord
 from bot.bot import Quotebot
+from bot.log_masking import MASK, mask_in_logs
 from fakecord import FakeDiscord, running_bot
 from index.config import PROJECT_ROOT
 from index.errors import IndexCorruptError
@@ -27,6 +28,8 @@ from tests.reliability.helpers import (
     WAR,
     ask_by_mention,
     assert_quotes,
+    bot_on_fake,
+    mention,
 )
 
 
@@ -136,3 +139,22 @@ def test_index_file_carrying_a_pickle_is_refused_and_rebuilt(
     assert not marker.exists()
     assert retriever.last_report.rebuilt and "corrupt" in caplog.text
     assert retriever.search(DRONES[0]).hits[0].passage.number == 9
+
+
+async def test_a_server_error_echoing_the_token_is_masked_in_the_log(retriever, caplog):
+    """A 503 whose body echoes the Authorization header: logged (with the question), but with the
+    token masked, in the message and in any traceback."""
+    token = "MTIz.Gx" + secrets.token_urlsafe(30)
+    mask_in_logs(token)
+    echo = {"message": f"upstream said: Authorization: Bot {token}", "code": 0}
+    async with bot_on_fake(retriever, fake_options={"token": token}) as (fake, _):
+        fake.add_fault("POST", "/channels/{channel_id}/messages", status=503, body=echo)
+        with caplog.at_level(logging.DEBUG):
+            await fake.send_user_message(content=mention(fake, DRONES[0]))
+            await fake.wait_for_request(lambda r: r.status == 503, timeout=TIMEOUT)
+            assert_quotes(await ask_by_mention(fake, WAR[0]), WAR[1])
+    echoed = [r for r in caplog.records if "upstream said" in r.getMessage()]
+    assert echoed, "the 503 was not logged: the test would prove nothing"
+    assert all(MASK in r.getMessage() for r in echoed)
+    handler_text = "\n".join(logging.Formatter().format(r) for r in caplog.records)
+    assert not _leaks(token, caplog.text) and not _leaks(token, handler_text)

@@ -78,3 +78,43 @@ async def test_one_bad_question_fails_alone(retriever):
     assert isinstance(results[2], SourceNotFoundError)
     assert "putin-needs-xi" in str(results[2])
     assert top(results[3]) == top(retriever.search(QUESTIONS[2]))
+
+
+async def test_a_lone_surrogate_in_a_burst_costs_nobody_an_answer(retriever):
+    """20 askers at once, one with a lone surrogate (the tokenizer would raise on it): all 20 get
+    the answer they get alone, the surrogate one included (it is stripped)."""
+    burst = [QUESTIONS[i % len(QUESTIONS)] for i in range(19)] + [
+        "Who supplies Russia\ud800 with drones?"
+    ]
+    answerer = Answerer(retriever, max_batch=64, max_wait=0.05)
+    try:
+        answers = await asyncio.gather(*(answerer.ask(q) for q in burst))
+    finally:
+        await answerer.close()
+    assert top(answers[-1]) == top(retriever.search("Who supplies Russia with drones?"))
+    for question, answer in zip(burst[:-1], answers, strict=False):
+        assert top(answer) == top(retriever.search(question))
+
+
+async def test_a_batch_that_fails_is_answered_one_by_one(retriever, monkeypatch, caplog):
+    """Whatever makes retrieval raise for one question, only its asker gets the error: the batch
+    it joined is answered question by question."""
+    poison = "What does the poison question break?"
+    answer_chunks = retriever.answer_chunks
+
+    def breaks_on_poison(texts, *args, **kwargs):
+        if poison in texts:
+            raise RuntimeError("the tokenizer could not take that")
+        return answer_chunks(texts, *args, **kwargs)
+
+    monkeypatch.setattr(retriever, "answer_chunks", breaks_on_poison)
+    burst = [QUESTIONS[i % len(QUESTIONS)] for i in range(19)] + [poison]
+    answerer = Answerer(retriever, max_batch=64, max_wait=0.05)
+    try:
+        results = await asyncio.gather(*(answerer.ask(q) for q in burst), return_exceptions=True)
+    finally:
+        await answerer.close()
+    assert isinstance(results[-1], RuntimeError)
+    for question, result in zip(burst[:-1], results, strict=False):
+        assert not isinstance(result, BaseException), result
+        assert top(result) == top(retriever.search(question))

@@ -11,8 +11,8 @@ from bot.rendering.links import (
     TextFragment,
     encode_term,
     link_to_sentence,
-    passage_link,
     resolve,
+    sentence_link,
 )
 from index.models import Passage, Source
 
@@ -107,14 +107,13 @@ def test_existing_fragment_is_kept():
     assert link.startswith(URL + "#top:~:text=")
 
 
-def test_passage_link_uses_the_sources_url_and_text():
-    """A source without a URL has no link; with one, the sentence's fragment link."""
+def test_sentence_link_uses_the_sources_text():
+    """A sentence of a passage links by its fragment; a short one, or no sentence, plainly."""
     sentences = ("Short one.", "This sentence is long enough to be found on the page.")
     passage = Passage("s:1", "s", 1, " ".join(sentences), sentences)
     source = Source("s", "Title", None, URL, None, None, "hash", (passage,))
-    link = passage_link(source, passage, 1)
-    assert link is not None and link.startswith(URL + "#:~:text=")
+    link = sentence_link(URL, source, passage, 1)
+    assert link.startswith(URL + "#:~:text=")
     assert resolve(passage.text, fragment_of(link)) == sentences[1].casefold()
-    assert passage_link(source, passage, 0) == URL
-    no_url = Source("s", "Title", None, None, None, None, "hash", (passage,))
-    assert passage_link(no_url, passage, 1) is None
+    assert sentence_link(URL, source, passage, 0) == URL
+    assert sentence_link(URL, source, passage, 7) == URL

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.rendering.answers import quote_passage, render_answer
-from bot.rendering.browsing import render_passage, render_sources_page
+from bot.rendering.browsing import render_passage, render_source, render_sources_page
 from bot.rendering.text import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -129,7 +131,73 @@ def test_user_text_is_escaped_and_cannot_ping():
     text = escape_user_text("**bold** @everyone <@123> `code` \u200bhi", 200)
     assert "\\*\\*bold\\*\\*" in text
     assert "@everyone" not in text and "@\u200beveryone" in text
+    assert "<@123>" not in text and "<\u200b@123>" in text
     assert "\\`code\\`" in text
+
+
+# Discord markup with ids of any length: user, nickname, role, channel, command, emoji, timestamp.
+MARKUP = ["<@1>", "<@!12>", "<@&123>", "<#1>", "</ask:1>", "<:x:1>", "<a:x:1>", "<t:1700000000>"]
+MARKUP += ["<t:1700000000:R>", "<id:customize>", "<@123456789012345678>"]
+
+
+@pytest.mark.parametrize("markup", MARKUP)
+def test_discord_markup_in_quoted_text_is_never_rendered(markup):
+    """Whatever the id's length, markup in an article's text shows as typed (a zero-width space
+    after the `<`), in the quote, the further passages and the abstention's topics."""
+    passage = _passage(1, [f"See {markup} here."])
+    other = _passage(2, [f"And {markup} there."])
+    answered = render_answer(_answer(_hit(passage), _hit(other)), {"src": _source()})
+    abstained = render_answer(_answer(_hit(passage), abstained=True), {"src": _source()})
+    for text in (answered.description, answered.fields[0][1], abstained.description):
+        assert markup not in text and not re.search(r"<(?:[@#/:]|a:|t:|id:)", text), text
+        assert markup.replace("\u200b", "") in text.replace("\u200b", "")  # reads the same
+
+
+def test_arabic_letter_mark_is_stripped_with_the_other_bidi_controls():
+    """U+061C reorders text like the other bidi controls: it never reaches Discord."""
+    passage = _passage(1, ["Left\u061c to right \u202eand back."])
+    view = render_answer(_answer(_hit(passage)), {"src": _source()})
+    assert "\u061c" not in view.description and "\u202e" not in view.description
+
+
+PHISH = "[Free Nitro](https://evil.example/phish)"
+
+
+def test_source_metadata_cannot_add_a_link_or_a_mention():
+    """A title, publisher, author and speaker holding a masked link and pings, and a URL holding
+    markdown: every card shows them as text, and the only link is the citation's, percent-encoded."""
+    passage = _passage(3, ["Plain words."], Speaker(f"{PHISH} <@&1>", f"of {PHISH}"))
+    hostile = Source(
+        "src",
+        f"{PHISH} @everyone",
+        f"{PHISH} <#1>",
+        "https://ok.example/a)[Free Nitro](https://evil.example/phish",
+        f"{PHISH} <t:1>",
+        None,
+        "h",
+        (passage,),
+    )
+    other = Source("two", "Two", None, None, None, None, "h", ())
+    sources = {"src": hostile, "two": other}
+    cards = [
+        render_answer(_answer(_hit(passage), _hit(passage)), sources),
+        render_passage(passage, hostile),
+        render_source(hostile),
+        render_sources_page([hostile, other], "2026-01-01T00:00:00"),
+    ]
+    for card in cards:
+        shown = [card.title or "", card.description, *(n + "\n" + v for n, v in card.fields)]
+        for text in shown:
+            links = re.findall(r"(?<!\\)\[[^\[\]]*\]\(([^)]*)\)", text)
+            assert all(
+                url == "https://ok.example/a%29%5BFree%20Nitro%5D%28https://evil.example/phish"
+                for url in links
+            ), text
+            assert "@everyone" not in text and not re.search(r"<[@#/:t]", text), text
+    assert render_source(hostile).url == (
+        "https://ok.example/a%29%5BFree%20Nitro%5D%28https://evil.example/phish"
+    )
+    assert "](" in cards[0].description  # the citation does link
 
 
 def test_question_in_footer_is_shortened_and_plain():

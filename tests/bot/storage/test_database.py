@@ -134,3 +134,45 @@ async def test_nothing_acknowledged_is_lost_when_killed_mid_write(tmp_path):
     up, _ = await db.vote_counts(answer)
     assert up >= len(acknowledged)
     await db.close()
+
+
+async def test_sqlite_durability_settings_on_a_live_connection(tmp_path):
+    """Every connection the bot writes through runs in WAL mode with synchronous=FULL (2): a
+    commit is on disk when it returns, whatever the OS does afterwards."""
+    db = await Database.open(url(tmp_path))
+    try:
+        async with db.engine.connect() as connection:
+            journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            synchronous = (await connection.exec_driver_sql("PRAGMA synchronous")).scalar()
+        assert (journal, synchronous) == ("wal", 2)
+    finally:
+        await db.close()
+
+
+def _damage_a_table_page(path) -> None:
+    """Garbage in the second half of the file: the answers written last, not the schema or the
+    migration bookkeeping (so the bot would start and then fail on the next answer)."""
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+        pages = raw.execute("PRAGMA page_count").fetchone()[0]
+    with open(path, "r+b") as handle:
+        for page in range(pages // 2, pages):
+            handle.seek(page * page_size + 8)
+            handle.write(os.urandom(page_size - 16))
+
+
+async def test_a_damaged_database_is_refused_at_start_with_how_to_recover(tmp_path):
+    """Garbage inside a table page: `open` refuses with the file and how to recover, instead of
+    starting and then losing answers to `database disk image is malformed`."""
+    from bot.storage.database import DatabaseCorruptError
+
+    db = await Database.open(url(tmp_path))
+    for n in range(200):
+        await _answer(db, question=f"question {n} " * 20)
+    await db.close()
+    path = tmp_path / "data" / "quotebot.db"
+    _damage_a_table_page(path)
+    with pytest.raises(DatabaseCorruptError, match="damaged") as refused:
+        await Database.open(url(tmp_path))
+    assert str(path) in str(refused.value) and "backup" in str(refused.value)
