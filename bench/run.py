@@ -21,14 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # the project root, not bench/, so `bench` imports as a package
 
-from bench import bot_process, retrieval, scale  # noqa: E402
+from bench import bot_process, ranking, retrieval, scale  # noqa: E402
 from bench.common import Row, machine, print_table, progress  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from index.encoders.torch import Encoder  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("latency", "concurrency", "chunks", "quality", "bot", "build", "faiss")
+SECTIONS = ("latency", "ranking", "concurrency", "chunks", "quality", "bot", "build", "faiss")
 BACKENDS = ("onnx", "torch", "onnx-int8")
 
 
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         retrievers = retrieval.make_retrievers(encoder, workdir, backends)
         if "latency" in only:
             rows += retrieval.latency(retrievers, sizes["repeats"])
+        if "ranking" in only:
+            rows += ranking.ranking(retrievers, sizes["repeats"])
         if "concurrency" in only:
             rows += retrieval.concurrency(retrievers, settings.bot, sizes["rounds"])
         if "chunks" in only:

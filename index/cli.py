@@ -6,10 +6,13 @@ import argparse
 import json
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, NoReturn
 
-from index.config import IndexSettings, load_index_settings
+from index import _atomic
+from index.config import PROJECT_ROOT, IndexSettings, load_index_settings
+from index.crossval import held_out, report, rrf_outcomes
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
 from index.followup_eval import KINDS, cross_validate, load_pairs, recall, run_pairs
@@ -18,6 +21,8 @@ from index.models import Answer
 from index.retriever import Retriever
 from index.search.followups import STRATEGIES
 from index.search.rank import METHODS
+from index.search.weights import WEIGHTS_FILE, Weights
+from index.training import FOLDS, examples, fit_weights, load_bank
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,9 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     return {
         "query": answer.query,
         "abstained": answer.abstained,
+        "coverage": answer.coverage,
+        "missing": list(answer.missing),
+        "reason": answer.reason,
         "hits": [
             {
                 "source": hit.passage.source_id,
@@ -49,6 +57,8 @@ def _print_answer(answer: Answer) -> None:
             f"  (nothing answers this; best evidence {answer.evidence:.2f} < {answer.threshold:.2f})"
         )
         return
+    if answer.coverage == "partial":
+        print(f"  {answer.reason} Closest:")
     for rank, hit in enumerate(answer.hits, 1):
         speaker = f" — {hit.passage.speaker.label}" if hit.passage.speaker else ""
         print(f"  {rank}. [{hit.passage.source_id} ¶{hit.passage.number}]{speaker}")
@@ -109,7 +119,40 @@ def cmd_search(args: argparse.Namespace, settings: IndexSettings) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace, settings: IndexSettings) -> int:
+    retriever = Retriever(settings, weights=Weights.untrained())
+    bank = load_bank(Path(args.bank))
+    weights = fit_weights(examples(retriever, bank), retriever.data)
+    out = Path(args.out)
+    _atomic.write_text(out, weights.to_json())
+    print(f"fitted on {len(bank)} questions of {args.bank}; weights written to {out}")
+    print("ranker: " + ", ".join(f"{k} {v:+.2f}" for k, v in weights.ranker.items()))
+    print(
+        f"off-topic above p {weights.off_topic.threshold:.3f}; "
+        f"missing word above p {weights.missing_term.threshold:.3f}"
+    )
+    return 0
+
+
+def cmd_eval_cv(args: argparse.Namespace, settings: IndexSettings) -> int:
+    retriever = Retriever(settings, weights=Weights.untrained())
+    bank = load_bank(Path(args.bank))
+    counts = Counter(q.kind for q in bank)
+    print(
+        f"{len(bank)} questions of {args.bank} ("
+        + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        + f"); {FOLDS}-fold cross-validation grouped by paragraph, held-out folds only"
+    )
+    learned = held_out(retriever, examples(retriever, bank))
+    print(report({"rrf": rrf_outcomes(retriever, bank), "learned": learned}))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
+    if args.cv:
+        return cmd_eval_cv(args, settings)
+    if not args.file:
+        raise QuotebotError("give a JSONL file of questions, or --cv to cross-validate on the bank")
     answerable = load_questions(Path(args.file))
     unanswerable = load_questions(Path(args.unanswerable)) if args.unanswerable else []
     retriever = _open(settings)
@@ -127,27 +170,27 @@ def cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
             f"{report.mrr_at_5:>6.3f} {report.abstained_correctly:>5}/{report.unanswerable:<5} "
             f"{report.false_abstentions:>5}/{report.answerable:<5}"
         )
-    first = reports[0]
-    if first.answerable_evidence:
-        print(
-            f"evidence: answerable min {min(first.answerable_evidence):.3f}"
-            + (
-                f", unanswerable max {max(first.unanswerable_evidence):.3f}"
-                if first.unanswerable_evidence
-                else ""
+    for report in reports:
+        if report.answerable_evidence and report.method in ("learned", "rrf"):
+            print(
+                f"{report.method} evidence: answerable min {min(report.answerable_evidence):.3f}"
+                + (
+                    f", unanswerable max {max(report.unanswerable_evidence):.3f}"
+                    if report.unanswerable_evidence
+                    else ""
+                )
+                + f"; threshold {report.threshold:.3f}"
+                + (
+                    f" (the set supports {report.suggested_threshold:.3f})"
+                    if report.suggested_threshold is not None
+                    else " (the sets overlap: no threshold separates them)"
+                )
             )
-            + f"; threshold {settings.abstain_threshold:.3f}"
-            + (
-                f" (the set supports {first.suggested_threshold:.3f})"
-                if first.suggested_threshold is not None
-                else " (the sets overlap: no threshold separates them)"
-            )
-        )
     for report in reports:
         for miss in report.misses:
             print(f"  {report.method} missed at rank 1: {miss}")
     if args.plot:
-        plot_evidence(first, settings.abstain_threshold, Path(args.plot))
+        plot_evidence(reports[0], reports[0].threshold, Path(args.plot))
         print(f"plot written to {args.plot}")
     return 0
 
@@ -198,6 +241,12 @@ def cmd_add(args: argparse.Namespace, settings: IndexSettings) -> int:
     return 0
 
 
+def _bank_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bank", default=str(PROJECT_ROOT / "eval"), help="folder of bank-*.jsonl (default eval/)"
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes as one line that points at --help, with the same exit code as other errors."""
 
@@ -232,16 +281,27 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="one JSON object per question")
     search.add_argument("--file", help="read questions from a file, one per line")
     search.add_argument("--source", help="search only this source id")
-    search.add_argument("--method", choices=METHODS, default="hybrid")
+    search.add_argument("--method", choices=METHODS, default="learned")
 
     add = sub.add_parser("add", help="copy a file or download a page into the sources, rebuild")
     add.add_argument("target", help="a .txt/.md/.html path or an http(s) URL")
 
     ev = sub.add_parser("eval", help="measure recall, MRR and abstention on a question set")
-    ev.add_argument("file", help="JSONL of answerable questions with gold phrases")
+    ev.add_argument("file", nargs="?", help="JSONL of answerable questions with gold phrases")
+    ev.add_argument(
+        "--cv",
+        action="store_true",
+        help="per-kind figures on the question bank from held-out folds, learned against rrf",
+    )
+    _bank_argument(ev)
     ev.add_argument("--unanswerable", help="JSONL of questions the article does not answer")
-    ev.add_argument("--method", choices=METHODS, help="one method (default: all three)")
+    ev.add_argument("--method", choices=METHODS, help="one method (default: all)")
     ev.add_argument("--plot", help="write a PNG of both evidence distributions")
+    train = sub.add_parser(
+        "train", help="fit the learned ranking and coverage on the question bank"
+    )
+    _bank_argument(train)
+    train.add_argument("--out", default=str(WEIGHTS_FILE), help="where to write the weights JSON")
 
     fu = sub.add_parser(
         "eval-followups", help="measure follow-up questions with and without their context"
@@ -259,6 +319,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "eval-followups": cmd_eval_followups,
     "add": cmd_add,
+    "train": cmd_train,
 }
 
 

@@ -31,7 +31,8 @@ def default_config_path() -> Path:
 
 
 class RankingWeights(BaseModel):
-    """Weighted reciprocal rank fusion of three rankings (README "How answers are scored")."""
+    """The `rrf` method: weighted reciprocal rank fusion of three rankings (README "How answers
+    are scored"). The default `learned` method reads index/search/weights.json instead."""
 
     paragraph: float = Field(0.5, ge=0)
     sentence: float = Field(1.0, ge=0)
@@ -40,7 +41,7 @@ class RankingWeights(BaseModel):
 
 
 class EvidenceWeights(BaseModel):
-    """The absolute score that decides abstention (README "How answers are scored")."""
+    """The absolute score behind the `rrf` method's abstention and every method's highlight."""
 
     paragraph: float = Field(0.5, ge=0)
     sentence: float = Field(0.2, ge=0)
@@ -64,6 +65,8 @@ class IndexSettings(BaseModel):
     k: int = Field(3, ge=1, le=25)
     max_query_chars: int = Field(500, ge=16)
     candidates: int = Field(50, ge=5)
+    # How many of the best candidates the learned ranking compares token by token.
+    late_candidates: int = Field(30, ge=1)
     ranking: RankingWeights = RankingWeights()
     evidence: EvidenceWeights = EvidenceWeights()
     abstain_threshold: float = Field(0.14, ge=0, le=1)

@@ -39,6 +39,7 @@ class EvalReport:
     answerable_evidence: tuple[float, ...]
     unanswerable_evidence: tuple[float, ...]
     misses: tuple[str, ...]  # answerable questions whose gold was not ranked first
+    threshold: float  # the evidence under which the method abstains
 
     @property
     def suggested_threshold(self) -> float | None:
@@ -83,7 +84,7 @@ def evaluate(
     retriever: Retriever,
     answerable: list[Question],
     unanswerable: list[Question],
-    method: Method = "hybrid",
+    method: Method = "learned",
 ) -> EvalReport:
     """Search every question once (batched) and score the ranking and the abstentions."""
     answers = retriever.search_many([q.text for q in answerable], k=5, method=method)
@@ -102,6 +103,7 @@ def evaluate(
         answerable_evidence=tuple(a.evidence for a in answers),
         unanswerable_evidence=tuple(a.evidence for a in refusals),
         misses=tuple(q.text for q, r in zip(answerable, ranks, strict=True) if r != 1),
+        threshold=(answers or refusals)[0].threshold if answers or refusals else 0.0,
     )
 
 

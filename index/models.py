@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+Coverage = Literal["full", "partial", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +61,16 @@ class Scores:
     paragraph: float  # cosine of the whole paragraph
     sentence: float  # best cosine among its sentences
     bm25: float  # the best sentence's BM25, squashed into [0, 1)
-    evidence: float  # the weighted sum compared with the abstention threshold
+    evidence: float  # the weighted sum the rrf method compares with its abstention threshold
+    late_interaction: float = 0.0  # token-level MaxSim (learned ranking only)
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A paragraph that answers a query, with the sentence(s) that answer best.
 
-    `score` is the ranking score (reciprocal rank fusion for hybrid search): it orders hits and
-    is not comparable across queries; `scores.evidence` is.
+    `score` is the ranking score of the method (the learned weighted sum, or reciprocal rank
+    fusion for rrf): it orders hits and is not comparable across queries.
     """
 
     passage: Passage
@@ -80,8 +84,12 @@ class Hit:
 class Answer:
     """The result of one search.
 
-    `hits` is empty when `abstained` is true: nothing is presented as an answer. `nearest` then holds
-    the closest paragraphs, for suggestions only.
+    `coverage` says how much of the question the article answers: "full", "partial" (on topic,
+    but something asked is not there: `reason` says what, `missing` lists the question's words
+    the article lacks) or "none". `abstained` is true exactly when coverage is "none"; `hits` is
+    then empty: nothing is presented as an answer, and `nearest` holds the closest paragraphs,
+    for suggestions only. `evidence` and `threshold`: how well the best candidates match, and
+    the level under which the search abstains.
     """
 
     query: str
@@ -90,4 +98,7 @@ class Answer:
     threshold: float
     nearest: tuple[Hit, ...] = ()
     source: str | None = None
-    evidence: float = 0.0  # the best evidence score among the candidates
+    evidence: float = 0.0
+    coverage: Coverage = "full"
+    missing: tuple[str, ...] = ()
+    reason: str = ""

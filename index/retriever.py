@@ -26,6 +26,7 @@ from index.search.store import (
     save,
 )
 from index.search.tokenize import tokenize
+from index.search.weights import Weights, load_weights
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,12 @@ class Retriever:
     reference, so searches already running finish on the index they started with.
     """
 
-    def __init__(self, settings: IndexSettings, encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        settings: IndexSettings,
+        encoder: Encoder | None = None,
+        weights: Weights | None = None,
+    ) -> None:
         self.settings = settings
         # Passages are embedded by the torch reference; with the onnx backend it loads only when
         # something has to be (re)built, so a cached start never imports torch.
@@ -99,6 +105,7 @@ class Retriever:
             lazy=settings.backend != "torch",
         )
         self.query_encoder: QueryEncoder = query_encoder(settings, self.encoder)
+        self.weights: Weights = weights or load_weights()
         self._reload_lock = threading.Lock()
         self._data: IndexData | None = None
         self._by_id: tuple[IndexData, dict[str, Passage]] | None = None
@@ -199,7 +206,11 @@ class Retriever:
     # -- search ------------------------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int | None = None, source: str | None = None, method: Method = "hybrid"
+        self,
+        query: str,
+        k: int | None = None,
+        source: str | None = None,
+        method: Method = "learned",
     ) -> Answer:
         """The best `k` paragraphs for `query`, or an abstention when none answers it."""
         return self.search_many([query], k=k, source=source, method=method)[0]
@@ -209,7 +220,7 @@ class Retriever:
         queries: list[str],
         k: int | None = None,
         source: str | None = None,
-        method: Method = "hybrid",
+        method: Method = "learned",
     ) -> list[Answer]:
         """Like `search` for several queries, encoded together (a few forward passes).
 
@@ -225,7 +236,7 @@ class Retriever:
         queries: list[str],
         k: int | None = None,
         source: str | None = None,
-        method: Method = "hybrid",
+        method: Method = "learned",
     ) -> Iterator[tuple[list[int], list[Answer]]]:
         """`search_many` one forward pass at a time, shortest questions first.
 
@@ -251,7 +262,7 @@ class Retriever:
         texts: list[str],
         k: int | None = None,
         source: str | None = None,
-        method: Method = "hybrid",
+        method: Method = "learned",
     ) -> Iterator[tuple[list[int], list[Answer]]]:
         """`search_chunks` for texts `clean` already returned: they are not cleaned again."""
         data = self.data  # one snapshot for the whole batch, even if a reload swaps it meanwhile
@@ -263,9 +274,9 @@ class Retriever:
     def _chunks(
         self, data: IndexData, texts: list[str], k: int, source: str | None, method: Method
     ) -> Iterator[tuple[list[int], list[Answer]]]:
-        for rows, vectors in self.query_encoder.encode_chunks(texts):
+        for rows, vectors, tokens in self.query_encoder.encode_chunks(texts):
             answers = []
-            for row, vector in zip(rows, vectors, strict=True):
-                query = Query(texts[row], vector, tokenize(texts[row]))
-                answers.append(score(data, query, self.settings, k, source, method))
+            for row, vector, token_vectors in zip(rows, vectors, tokens, strict=True):
+                query = Query(texts[row], vector, tokenize(texts[row]), token_vectors)
+                answers.append(score(data, query, self.settings, k, source, method, self.weights))
             yield rows, answers

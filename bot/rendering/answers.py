@@ -15,6 +15,7 @@ from bot.rendering.text import (
     FIELD_COUNT_LIMIT,
     FIELD_NAME_LIMIT,
     FIELD_VALUE_LIMIT,
+    PARTIAL_COLOUR,
     TITLE_LIMIT,
     Card,
     blockquote,
@@ -135,6 +136,9 @@ def render_answer(
     best, *others = answer.hits[page * per_page : (page + 1) * per_page]
     source = sources.get(best.passage.source_id)
     lines = [following_line(following)] if following else []
+    if answer.coverage == "partial":
+        # Said first, before anything quoted could be read as the answer.
+        lines.append(f"**{escape(answer.reason)}** Closest:")
     if context and context[0] is not None:
         lines.append(_context_block(context[0], "before", max_passage_chars // 2))
         lines.append(f"-# ¶{best.passage.number}")
@@ -155,33 +159,40 @@ def render_answer(
         description="\n".join(lines)[:DESCRIPTION_LIMIT],
         fields=fields,
         footer=_footer(question or answer.query, page + 1, pages),
-        colour=ANSWER_COLOUR,
+        colour=PARTIAL_COLOUR if answer.coverage == "partial" else ANSWER_COLOUR,
     )
     return fit(card)
 
 
 def render_why(answer: Answer, page: int = 0, per_page: int | None = None) -> str:
-    """Why these passages: each score behind the ranking and the abstention threshold."""
+    """Why these passages: the coverage and its reason, each score behind the ranking."""
     lines = []
     if answer.abstained:
         lines.append(
-            f"Abstained: the best evidence score was {answer.evidence:.3f}, under the threshold "
-            f"{answer.threshold:.3f}, so nothing was quoted as an answer."
+            f"Abstained: {escape(answer.reason)} The best match was {answer.evidence:.3f}, under the "
+            f"threshold {answer.threshold:.3f}, so nothing was quoted as an answer."
         )
         hits = answer.nearest[:3]
     else:
         per_page = per_page or len(answer.hits)
         hits = answer.hits[page * per_page : (page + 1) * per_page]
+        if answer.coverage == "partial":
+            missing = escape(", ".join(answer.missing))
+            lines.append(
+                f"Partial: {escape(answer.reason)}"
+                + (f" Words of the question the article lacks: {missing}." if missing else "")
+                + " The closest passages are quoted."
+            )
         lines.append(
-            f"Quoted because the best evidence score {answer.evidence:.3f} reached the "
-            f"threshold {answer.threshold:.3f}. Ranked by fusing three rankings:"
+            f"Quoted because the best match {answer.evidence:.3f} reached the threshold "
+            f"{answer.threshold:.3f}. Ranked by weights fitted on the question bank:"
         )
     for hit in hits:
         s = hit.scores
         lines.append(
             f"¶{hit.passage.number}: paragraph cosine {s.paragraph:.3f} · best sentence cosine "
-            f"{s.sentence:.3f} · sentence BM25 {s.bm25:.3f} → evidence {s.evidence:.3f}, "
-            f"rank score {hit.score:.4f}"
+            f"{s.sentence:.3f} · sentence BM25 {s.bm25:.3f} · token match "
+            f"{s.late_interaction:.3f} → rank score {hit.score:.4f}"
         )
     return "\n".join(lines)[:CONTENT_LIMIT]
 

@@ -28,6 +28,8 @@ EMBED_TOTAL_LIMIT = 6000
 
 ANSWER_COLOUR = 0x2B6CB0
 ABSTAIN_COLOUR = 0x718096
+# An answer the article only partly gives: amber, so the "Closest:" is noticed.
+PARTIAL_COLOUR = 0xD69E2E
 ELLIPSIS = "…"
 
 

@@ -7,7 +7,7 @@ record stays small; an answer whose passages a reload removed cannot be redrawn 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from index.models import Answer, Hit, Passage, Scores
@@ -25,12 +25,11 @@ class ShownAnswer:
 
 
 def _hit_json(hit: Hit) -> dict[str, Any]:
-    s = hit.scores
     return {
         "passage": hit.passage.id,
         "score": hit.score,
         "highlight": list(hit.highlight_indices),
-        "scores": [s.paragraph, s.sentence, s.bm25, s.evidence],
+        "scores": list(astuple(hit.scores)),
     }
 
 
@@ -46,6 +45,9 @@ def to_json(shown: ShownAnswer) -> dict[str, Any]:
         "threshold": answer.threshold,
         "evidence": answer.evidence,
         "source": answer.source,
+        "coverage": answer.coverage,
+        "missing": list(answer.missing),
+        "reason": answer.reason,
         "hits": [_hit_json(h) for h in answer.hits],
         "nearest": [_hit_json(h) for h in answer.nearest],
     }
@@ -83,6 +85,9 @@ def from_json(
         nearest=groups[1],
         source=data["source"],
         evidence=float(data["evidence"]),
+        coverage=data.get("coverage", "none" if data["abstained"] else "full"),
+        missing=tuple(data.get("missing", ())),
+        reason=data.get("reason", ""),
     )
     return ShownAnswer(
         answer=answer,

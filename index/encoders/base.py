@@ -1,14 +1,33 @@
-"""What every encoder shares: the model's files, the question encoder protocol, length chunks."""
+"""What every encoder shares: the model's files, the question encoder protocol, length chunks,
+the token vectors a question comes with."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from index.config import BUNDLED_MODEL
 from index.errors import ModelLoadError
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTokens:
+    """A question's token vectors (special tokens dropped) with their character spans and ids,
+    for late interaction and for telling which words of the question the article lacks."""
+
+    vectors: np.ndarray  # (tokens, dim) float32, each row of unit length
+    spans: np.ndarray  # (tokens, 2): start and end in the question text
+    ids: np.ndarray  # the tokenizer's ids (lower ids are more common pieces)
+    vocabulary_size: int
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32), so inner products are cosines."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
 def chunk_by_length(lengths: list[int], size: int) -> list[list[int]]:
@@ -44,4 +63,6 @@ class QueryEncoder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]: ...
+    def encode_chunks(
+        self, texts: list[str]
+    ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]: ...

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from index.encoders.base import chunk_by_length
+from index.encoders.base import QueryTokens, chunk_by_length, unit_rows
 from index.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -107,15 +107,18 @@ class OnnxEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`, shape (len(texts), dimension), each of unit length."""
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        for rows, chunk in self.encode_chunks(texts):
+        for rows, chunk, _ in self.encode_chunks(texts):
             vectors[rows] = chunk
         return vectors
 
-    def encode_chunks(self, texts: list[str]) -> Iterator[tuple[list[int], np.ndarray]]:
-        """Vectors for `texts` one forward pass at a time, by token count, shortest first.
+    def encode_chunks(
+        self, texts: list[str]
+    ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]:
+        """Vectors and token vectors for `texts` one forward pass at a time, by token count,
+        shortest first.
 
-        Yields (rows of `texts`, their vectors) per chunk of `question_chunk` texts at most;
-        int8 runs each text of a chunk alone (see module docs).
+        Yields (rows of `texts`, their vectors, their tokens) per chunk of `question_chunk` texts
+        at most; int8 runs each text of a chunk alone (see module docs).
         """
         if not texts:
             return
@@ -123,13 +126,15 @@ class OnnxEncoder:
         for rows in chunk_by_length([len(e.ids) for e in encodings], self.question_chunk):
             with self._lock:
                 if self.precision == "int8":
-                    vectors = np.concatenate([self._forward([encodings[row]]) for row in rows])
+                    passes = [self._forward([encodings[row]]) for row in rows]
+                    vectors = np.concatenate([v for v, _ in passes])
+                    tokens = [t for _, chunk in passes for t in chunk]
                 else:
-                    vectors = self._forward([encodings[row] for row in rows])
+                    vectors, tokens = self._forward([encodings[row] for row in rows])
                 self.texts_encoded += len(rows)
-            yield rows, vectors
+            yield rows, vectors, tokens
 
-    def _forward(self, encodings: list[Any]) -> np.ndarray:
+    def _forward(self, encodings: list[Any]) -> tuple[np.ndarray, list[QueryTokens]]:
         """One forward pass over `encodings`, right-padded to the longest of them."""
         width = max(len(e.ids) for e in encodings)
         feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUTS}
@@ -139,4 +144,16 @@ class OnnxEncoder:
             feeds["attention_mask"][row, :length] = encoding.attention_mask
             feeds["token_type_ids"][row, :length] = encoding.type_ids
         (tokens,) = self._session.run(None, {name: feeds[name] for name in self._inputs})
-        return mean_pool_normalise(tokens, feeds["attention_mask"])
+        vocabulary_size = self._tokenizer.get_vocab_size()
+        per_text = []
+        for row, encoding in enumerate(encodings):
+            keep = ~np.array(encoding.special_tokens_mask, dtype=bool)
+            per_text.append(
+                QueryTokens(
+                    vectors=unit_rows(tokens[row, : len(encoding.ids)][keep]),
+                    spans=np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)[keep],
+                    ids=np.array(encoding.ids, dtype=np.int64)[keep],
+                    vocabulary_size=vocabulary_size,
+                )
+            )
+        return mean_pool_normalise(tokens, feeds["attention_mask"]), per_text

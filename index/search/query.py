@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.encoders.base import QueryTokens
 from index.errors import EmptyQueryError
 from index.ingest.text import collapse_spaces, has_words, strip_invisible
 
@@ -33,8 +34,9 @@ def clean_query(raw: str, max_chars: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A cleaned query with its vector and BM25 tokens."""
+    """A cleaned query with its vector, BM25 tokens and token vectors (for late interaction)."""
 
     text: str
     vector: np.ndarray
     tokens: list[str]
+    token_vectors: QueryTokens | None = None

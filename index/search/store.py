@@ -29,17 +29,22 @@ from index.encoders.torch import Encoder
 from index.errors import IndexCorruptError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
+from index.search.features import People
+from index.search.late import ParagraphTokens
 from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
 # Bump when the files, the tokenizer or the vectors change meaning: older builds are then rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _ARRAYS = ("paragraphs.npy", "sentences.npy")
 _FAISS = ("paragraphs.faiss", "sentences.faiss")
 _BM25 = ("bm25_paragraphs", "bm25_sentences")
+# Late interaction: every paragraph's token vectors (int8, read memory-mapped), their scales,
+# their token ids, and where each paragraph's tokens start.
+_TOKENS = ("token_vectors.npy", "token_scales.npy", "token_ids.npy", "token_start.npy")
 
 
 @dataclass
@@ -57,10 +62,14 @@ class IndexData:
     sentence_index: faiss.Index
     paragraph_bm25: bm25s.BM25
     sentence_bm25: bm25s.BM25
+    tokens: ParagraphTokens
     passages: list[Passage] = field(init=False)
     sentence_owner: np.ndarray = field(init=False)  # sentence row -> paragraph row
     sentence_start: np.ndarray = field(init=False)  # paragraph row -> first sentence row
     source_rows: dict[str, tuple[int, int]] = field(init=False)  # id -> paragraph rows [a, b)
+    people: People = field(init=False)
+    vocabulary: frozenset[str] = field(init=False)  # every BM25 stem of the paragraphs
+    token_df: np.ndarray = field(init=False)  # token id -> paragraphs holding it
 
     def __post_init__(self) -> None:
         self.passages = [p for s in self.sources for p in s.passages]
@@ -72,10 +81,16 @@ class IndexData:
         for source in self.sources:
             self.source_rows[source.id] = (row, row + len(source.passages))
             row += len(source.passages)
-        if len(self.paragraph_vectors) != len(self.passages) or len(self.sentence_vectors) != int(
-            counts.sum()
+        if (
+            len(self.paragraph_vectors) != len(self.passages)
+            or len(self.sentence_vectors) != int(counts.sum())
+            or len(self.tokens.start) != len(self.passages) + 1
+            or int(self.tokens.start[-1]) != len(self.tokens.vectors)
         ):
             raise IndexCorruptError("vector counts do not match the passage table")
+        self.people = People.of(self.passages)
+        self.vocabulary = frozenset(self.paragraph_bm25.vocab_dict)
+        self.token_df = self.tokens.document_frequency()
 
 
 def file_fingerprints(sources_dir: Path) -> dict[str, str]:
@@ -135,6 +150,14 @@ def build(
         return np.ascontiguousarray(np.stack([known[t] for t in texts]), dtype=np.float32)
 
     paragraph_vectors, sentence_vectors = stack(paragraphs), stack(sentences)
+    known_tokens: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if previous is not None and previous.model == encoder.name:
+        known_tokens.update(
+            (p.text, previous.tokens.of(row)) for row, p in enumerate(previous.passages)
+        )
+    new_paragraphs = list(dict.fromkeys(t for t in paragraphs if t not in known_tokens))
+    if new_paragraphs:
+        known_tokens.update(zip(new_paragraphs, encoder.encode_tokens(new_paragraphs), strict=True))
     return IndexData(
         sources=sources,
         files=files,
@@ -147,6 +170,7 @@ def build(
         sentence_index=build_faiss(sentence_vectors, settings),
         paragraph_bm25=build_bm25(paragraphs),
         sentence_bm25=build_bm25(sentences),
+        tokens=ParagraphTokens.stack([known_tokens[t] for t in paragraphs], encoder.dimension),
     )
 
 
@@ -221,6 +245,12 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         faiss.write_index(data.sentence_index, str(staging / _FAISS[1]))
         data.paragraph_bm25.save(str(staging / _BM25[0]))
         data.sentence_bm25.save(str(staging / _BM25[1]))
+        for name, array in zip(
+            _TOKENS,
+            (data.tokens.vectors, data.tokens.scales, data.tokens.ids, data.tokens.start),
+            strict=True,
+        ):
+            np.save(staging / name, np.asarray(array), allow_pickle=False)
         checksums = {
             str(p.relative_to(staging)): _sha256(p)
             for p in sorted(staging.rglob("*"))
@@ -325,6 +355,12 @@ def load(folder: Path) -> IndexData:
             sentence_index=faiss.read_index(str(folder / _FAISS[1])),
             paragraph_bm25=bm25s.BM25.load(str(folder / _BM25[0])),
             sentence_bm25=bm25s.BM25.load(str(folder / _BM25[1])),
+            tokens=ParagraphTokens(
+                vectors=np.load(folder / _TOKENS[0], mmap_mode="r", allow_pickle=False),
+                scales=np.load(folder / _TOKENS[1], mmap_mode="r", allow_pickle=False),
+                ids=np.load(folder / _TOKENS[2], allow_pickle=False),
+                start=np.load(folder / _TOKENS[3], allow_pickle=False),
+            ),
         )
     except IndexCorruptError:
         raise

@@ -12,6 +12,7 @@ import pytest
 
 from bot.__main__ import EXIT_INTENTS, EXIT_LOGIN, EXIT_UNREACHABLE, run_discord
 from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
+from bot.rendering.text import PARTIAL_COLOUR
 from bot.storage import Database
 from bot.storage.database import DatabaseCorruptError
 from fakecord import FakeDiscord
@@ -85,6 +86,24 @@ async def test_unanswerable_question_gets_the_abstention(discord_bot):
     description = reply["embeds"][0]["description"]
     assert description.startswith(f"Nothing in *{TITLE}* answers that.")
     assert "> " not in description
+
+
+async def test_partial_answer_says_what_is_missing_before_the_closest_quote(discord_bot):
+    """On topic but about someone the article never mentions: said first, then the closest quote."""
+    fake, _ = discord_bot
+    sent = await fake.invoke_slash("ask", {"question": "What did Xi say about Macron?"})
+    reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+    embed = reply["embeds"][0]
+    first_line, *rest = embed["description"].split("\n")
+    assert first_line == "**The article doesn't mention Macron.** Closest:"
+    assert rest[0].startswith("> ") and TITLE in embed["description"]
+    assert embed["color"] == PARTIAL_COLOUR
+    asked_number = await fake.invoke_slash("ask", {"question": "how many drones has iran sent"})
+    reply = await fake.wait_for_interaction_reply(asked_number["id"], timeout=TIMEOUT)
+    description = reply["embeds"][0]["description"]
+    assert description.startswith("**The article doesn't give a number for that.** Closest:")
+    assert "Shahed drones" in description
+    assert pings_nobody(reply)
 
 
 async def test_empty_and_emoji_questions_are_refused_privately(discord_bot):

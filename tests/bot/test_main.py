@@ -44,7 +44,8 @@ def test_console_answers_questions_from_stdin(env):
     """With no token, the console opens, answers each line as the bot would, and quits cleanly."""
     done = bot(
         env,
-        stdin="Which country supplies Russia with drones?\n😀😀\nWhat is the recipe for pancakes?\nquit\n",
+        stdin="Which country supplies Russia with drones?\n😀😀\nWhat is the recipe for pancakes?\n"
+        "What did Xi say about Macron?\nquit\n",
     )
     assert done.returncode == 0, done.stderr
     assert "no DISCORD_TOKEN" in done.stderr
@@ -55,6 +56,8 @@ def test_console_answers_questions_from_stdin(env):
     assert (
         "Nothing in *Why Vladimir Putin needs Xi Jinping now more than ever* answers that." in out
     )
+    # A partial answer says what the article lacks before the closest passage.
+    assert "question> **The article doesn't mention Macron.** Closest:\n> " in out
     assert "Traceback" not in done.stderr
 
 

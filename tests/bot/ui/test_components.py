@@ -105,6 +105,10 @@ async def test_why_explains_the_scores_privately(discord_bot):
     assert set(buttons(abstained)) == {"👍 0", "👎 0", "Why this passage?"}
     why = await click(fake, abstained, "Why")
     assert why["content"].startswith("Abstained")
+    partial = await ask(fake, "What did Xi say about Macron?")
+    why = await click(fake, partial, "Why")
+    assert why["content"].startswith("Partial: The article doesn't mention Macron")
+    assert "Words of the question the article lacks: Macron." in why["content"]
 
 
 async def test_only_the_asker_can_page(discord_bot):
