@@ -15,6 +15,13 @@ The real, unmodified discord.py 2.x client connects to it over the wire::
 Main pieces: :class:`FakeDiscord` (server, world, test helpers, records, faults),
 :func:`running_bot`, :func:`point_discord_at`, the payload builders in
 :mod:`fakecord.builders`, and the record types in :mod:`fakecord.records`.
+
+The fake speaks Discord's published API: :mod:`fakecord.spec_check` checks every request the
+bot sends (body, ``payload_json``, query) and every reply and gateway object the fake sends
+against Discord's OpenAPI spec. A request the spec rejects gets Discord's ``400 Invalid Form
+Body``; leaving ``FakeDiscord`` with any violation fails the test, naming the operation, the
+JSON path and the payload. Tests that send broken payloads on purpose take them with
+:meth:`FakeDiscord.take_spec_violations`.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from .records import (
     RecordedRequest,
 )
 from .server import FakeDiscord, point_discord_at, running_bot
+from .spec_check import Violation
 from .world import ApiError, World
 
 logger = logging.getLogger(__name__)
@@ -66,6 +74,7 @@ __all__ = [
     "Permission",
     "RecordedFile",
     "RecordedRequest",
+    "Violation",
     "World",
     "make_dm_channel",
     "make_guild",

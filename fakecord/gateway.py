@@ -455,6 +455,7 @@ class FakeGateway:
 
     async def _send_dispatch(self, session: GatewaySession, event: str, data: Any) -> None:
         """Assign the next ``s``, buffer and send (caller holds ``session.lock``)."""
+        self.fake.check_dispatch(event, data)
         session.seq += 1
         payload = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
         session.buffer.append(payload)

@@ -84,12 +84,18 @@ class RestHandlers:
             "owner": owner,
             "team": None,
             "flags": self.app_flags,
+            "flags_new": str(self.app_flags),
             "bot": self.world.bot_user,
             "hook": True,
             "interactions_endpoint_url": None,
             "redirect_uris": [],
+            "role_connections_verification_url": None,
             "tags": [],
             "approximate_guild_count": len(self.world.guilds),
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "eligible_oauth2_scopes": ["applications.commands", "bot"],
             "integration_types_config": {"0": {}},
         }
 
@@ -420,10 +426,11 @@ class RestHandlers:
             interaction["response_message_id"] = message["id"]
             interaction["response_message_loading"] = bool(int(message["flags"]) & LOADING)
             interaction["response_message_ephemeral"] = bool(int(message["flags"]) & EPHEMERAL)
-        resource: dict[str, Any] = {"type": ctype}
-        if message is not None:
-            resource["message"] = self.world.wire_message(message)
-        return 200, {"interaction": interaction, "resource": resource}
+        reply: dict[str, Any] = {"interaction": interaction}
+        if ctype in (4, 7) and message is not None:
+            # Discord describes a resource only for the callbacks that show a message.
+            reply["resource"] = {"type": ctype, "message": self.world.wire_message(message)}
+        return 200, reply
 
     async def webhook_post(self: FakeDiscord, record: RecordedRequest) -> Result:
         rec = self._interaction_for_webhook(record)

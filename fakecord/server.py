@@ -47,6 +47,7 @@ from .records import (
     RecordedRequest,
 )
 from .rest import ROUTES, RestHandlers, Route
+from .spec_check import SpecChecker, Violation, invalid_form_body
 from .world import EPHEMERAL, ApiError, IdLike, World, to_id
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,12 @@ class FakeDiscord(RestHandlers):
         restored on ``stop()``.
     raise_server_errors:
         If a handler of the fake itself crashed, ``stop()`` raises :class:`FakeDiscordError`.
+    check_spec:
+        Check the traffic against Discord's OpenAPI spec (see :mod:`fakecord.spec_check`):
+        every request of the bot, every reply and dispatch of the fake. A request the spec
+        rejects is answered like Discord does (``400 Invalid Form Body`` naming the fields).
+        ``stop()`` raises :class:`FakeDiscordError` naming each violation (operation, JSON
+        path, payload) unless a test took them with :meth:`take_spec_violations`.
 
     World model: :attr:`world` (a :class:`~fakecord.world.World`), with shortcuts
     :meth:`add_guild`, :meth:`add_text_channel`, :meth:`add_user`, :meth:`add_member`,
@@ -141,6 +148,7 @@ class FakeDiscord(RestHandlers):
         default_world: bool = True,
         point_discord: bool = True,
         raise_server_errors: bool = True,
+        check_spec: bool = True,
     ) -> None:
         self.token = token
         self.world = World(bot_username=bot_username, application_id=application_id)
@@ -159,6 +167,7 @@ class FakeDiscord(RestHandlers):
         self.faults: list[Fault] = []
         self.interactions: dict[str, InteractionRecord] = {}
         self.server_errors: list[str] = []
+        self.spec_checker = SpecChecker() if check_spec else None
         self.port: int | None = None
         self._point_discord = point_discord
         self._pointing: contextlib.ExitStack | None = None
@@ -215,14 +224,19 @@ class FakeDiscord(RestHandlers):
         if self.raise_server_errors and self.server_errors:
             errors, self.server_errors = self.server_errors, []
             raise FakeDiscordError("the fake Discord server crashed:\n" + "\n".join(errors))
+        if self.spec_violations:
+            raise FakeDiscordError(_spec_report(self.take_spec_violations()))
 
     async def __aenter__(self) -> FakeDiscord:
         await self.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if exc_info[0] is not None:
+        error = exc_info[1]
+        if isinstance(error, BaseException):
             self.raise_server_errors = False
+            if self.spec_violations:
+                error.add_note(_spec_report(self.take_spec_violations()))
         await self.stop()
 
     def point_discord(self) -> contextlib.AbstractContextManager[None]:
@@ -250,6 +264,22 @@ class FakeDiscord(RestHandlers):
     def resume_gateway_url(self) -> str:
         """The ``resume_gateway_url`` sent in READY: ``ws://127.0.0.1:<port>/resume``."""
         return f"ws://127.0.0.1:{self.port}/resume"
+
+    # ================================================================== spec check
+
+    @property
+    def spec_violations(self) -> list[Violation]:
+        """What Discord's OpenAPI spec rejected so far (empty when ``check_spec=False``)."""
+        return [] if self.spec_checker is None else list(self.spec_checker.violations)
+
+    def take_spec_violations(self) -> list[Violation]:
+        """Return the spec violations so far and forget them (for tests that expect some)."""
+        return [] if self.spec_checker is None else self.spec_checker.take()
+
+    def check_dispatch(self, event: str, data: Any) -> None:
+        """Check a gateway event against the spec (called for every DISPATCH sent)."""
+        if self.spec_checker is not None:
+            self.spec_checker.check_dispatch(event, data)
 
     # ================================================================== world shortcuts
 
@@ -346,9 +376,12 @@ class FakeDiscord(RestHandlers):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 recent = "\n  ".join(repr(r) for r in self.requests[-10:]) or "(none)"
-                raise FakeDiscordTimeoutError(
+                message = (
                     f"timed out after {timeout}s waiting for {what}; last requests:\n  {recent}"
                 )
+                if self.spec_violations:  # a refused request is the likely reason
+                    message += "\n" + _spec_report(self.spec_violations)
+                raise FakeDiscordTimeoutError(message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=min(remaining, 0.5))
 
@@ -451,21 +484,38 @@ class FakeDiscord(RestHandlers):
             files=files,
         )
         self.requests.append(record)
+        checker = self.spec_checker
+        refused: list[Violation] = []
+        if checker is not None:
+            has_body = body is not None or bool(files)
+            refused = checker.check_request(method, path, record.query, body, has_body)
         self.notify_changed()
-        response = await self._respond(record, route, request)
+        response = await self._respond(record, route, request, refused)
         record.status = response.status
         if isinstance(response, web.Response) and response.body is not None:
             with contextlib.suppress(ValueError, TypeError):
                 record.response = json.loads(response.body)  # type: ignore[arg-type]
+        scripted = record.fault is not None and record.fault.status is not None
+        if checker is not None and not scripted:
+            checker.check_reply(method, path, response.status, record.response)
         self.notify_changed()
         return response
 
     async def _respond(
-        self, record: RecordedRequest, route: Route | None, request: web.Request
+        self,
+        record: RecordedRequest,
+        route: Route | None,
+        request: web.Request,
+        refused: list[Violation],
     ) -> web.Response:
         authorized = request.headers.get("Authorization") == f"Bot {self.token}"
         if route is not None and route.auth and not authorized:
             return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+        if refused:
+            # Discord validates the form before anything else happens.
+            logger.info("fake Discord: %s %s refused by the spec", record.method, record.path)
+            body = invalid_form_body(refused)
+            return json_response(body, status=400, headers=self._ratelimit_headers(route))
         fault = self._find_fault(record)
         record.fault = fault
         if fault is not None and fault.delay:
@@ -1095,6 +1145,14 @@ class FakeDiscord(RestHandlers):
     def set_heartbeat_ack(self, enabled: bool) -> None:
         """Stop (``False``) or resume ACKing heartbeats (op 11)."""
         self.gateway.ack_heartbeats = enabled
+
+
+def _spec_report(violations: list[Violation]) -> str:
+    lines = "\n".join(f"  - {v}" for v in violations)
+    return (
+        f"Discord's OpenAPI spec rejects {len(violations)} payload(s) (fix the side named; a "
+        f"known spec quirk goes in fakecord.spec_check.ALLOWED with its reason):\n{lines}"
+    )
 
 
 def _compile_route(template: str) -> re.Pattern[str]:

@@ -10,10 +10,11 @@ themselves wherever an id is expected.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import mimetypes
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from . import builders
@@ -44,6 +45,15 @@ TEST_ONLY_KEYS = frozenset({"allowed_mentions"})
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+#: What a button of each style must carry: an id to click, a URL to open, a SKU to buy.
+_BUTTON_NEEDS = {
+    1: "custom_id",
+    2: "custom_id",
+    3: "custom_id",
+    4: "custom_id",
+    5: "url",
+    6: "sku_id",
+}
 
 
 def to_id(value: IdLike | None) -> str | None:
@@ -515,6 +525,8 @@ class World:
         for embed in embeds:
             embed = copy.deepcopy(embed)
             embed.setdefault("type", "rich")
+            for field in embed.get("fields") or []:
+                field.setdefault("inline", False)  # Discord always answers it
             for key in ("image", "thumbnail"):
                 media = embed.get(key)
                 if isinstance(media, dict) and str(media.get("url", "")).startswith(
@@ -569,8 +581,9 @@ class World:
                     "type": int(reference.get("type", 0)),
                     "message_id": ref_id,
                     "channel_id": ref_msg["channel_id"],
-                    "guild_id": ref_msg.get("guild_id"),
                 }
+                if ref_msg.get("guild_id") is not None:
+                    reference["guild_id"] = ref_msg["guild_id"]
                 if message_type == 0 and reference["type"] == 0:
                     message_type = 19
         allowed = body.get("allowed_mentions")
@@ -595,7 +608,7 @@ class World:
             "embeds": self._resolve_embed_attachments(list(body.get("embeds") or []), attachments),
             "pinned": False,
             "flags": int(body.get("flags") or 0),
-            "components": copy.deepcopy(list(body.get("components") or [])),
+            "components": stored_components(body.get("components")),
             "allowed_mentions": copy.deepcopy(allowed),
         }
         if guild_id is not None:
@@ -657,7 +670,7 @@ class World:
                 list(body["embeds"] or []), msg["attachments"]
             )
         if "components" in body:
-            msg["components"] = copy.deepcopy(list(body["components"] or []))
+            msg["components"] = stored_components(body["components"])
         if body.get("flags") is not None:
             keep = int(msg["flags"]) & ~(SUPPRESS_EMBEDS | IS_COMPONENTS_V2)
             msg["flags"] = keep | (int(body["flags"]) & (SUPPRESS_EMBEDS | IS_COMPONENTS_V2))
@@ -741,7 +754,9 @@ class World:
             "name_localizations": body.get("name_localizations"),
             "description": description,
             "description_localizations": body.get("description_localizations"),
-            "default_member_permissions": body.get("default_member_permissions"),
+            "default_member_permissions": _permissions_string(
+                body.get("default_member_permissions")
+            ),
             "nsfw": bool(body.get("nsfw", False)),
             "integration_types": body.get("integration_types") or [0],
             "contexts": body.get("contexts"),
@@ -795,6 +810,11 @@ class World:
             if command["id"] == command_id:
                 return command
         raise unknown("application command", 10063)
+
+
+def _permissions_string(value: Any) -> str | None:
+    """Discord answers permission bitsets as strings, whatever number type it was sent."""
+    return None if value is None else str(int(value))
 
 
 def _validate_options(options: list[Mapping[str, Any]], path: str) -> None:
@@ -909,6 +929,14 @@ def validate_message_body(body: Mapping[str, Any], *, has_files: bool, creating:
     def walk(items: Iterable[Mapping[str, Any]], path: str) -> None:
         for k, item in enumerate(items):
             custom_id = item.get("custom_id")
+            # The spec cannot say it: a button needs what its style acts on.
+            needed = (
+                _BUTTON_NEEDS.get(int(item.get("style") or 0)) if item.get("type") == 2 else None
+            )
+            if needed is not None and not item.get(needed):
+                raise _form_error(
+                    f"{path}.{k}.{needed}", "BASE_TYPE_REQUIRED", "This field is required"
+                )
             if custom_id is not None:
                 if len(str(custom_id)) > 100:
                     raise _form_error(
@@ -953,14 +981,28 @@ def validate_message_body(body: Mapping[str, Any], *, has_files: bool, creating:
             raise ApiError(400, 50006, "Cannot send an empty message")
 
 
+def iter_components(components: Iterable[Any]) -> Iterator[Any]:
+    """Every component of a (nested) components list, in reading order."""
+    for item in components:
+        yield item
+        yield from iter_components(item.get("components") or [])
+        if isinstance(item.get("accessory"), Mapping):
+            yield item["accessory"]
+
+
 def find_component(components: Iterable[Mapping[str, Any]], custom_id: str) -> dict | None:
     """Find the component with ``custom_id`` in a (nested) components list."""
-    for item in components:
-        if item.get("custom_id") == custom_id:
-            return dict(item)
-        found = find_component(item.get("components") or [], custom_id)
-        if found is None and isinstance(item.get("accessory"), Mapping):
-            found = find_component([item["accessory"]], custom_id)
-        if found is not None:
-            return found
-    return None
+    found = (c for c in iter_components(components) if c.get("custom_id") == custom_id)
+    return next((dict(c) for c in found), None)
+
+
+def stored_components(components: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """A copy of ``components`` as Discord stores them: each without an ``id`` gets the next
+    number not taken in the message, in reading order."""
+    stored = copy.deepcopy(list(components or []))
+    taken = {c["id"] for c in iter_components(stored) if c.get("id") is not None}
+    numbers = (n for n in itertools.count(1) if n not in taken)
+    for component in iter_components(stored):
+        if component.get("id") is None:
+            component["id"] = next(numbers)
+    return stored

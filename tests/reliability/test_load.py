@@ -139,7 +139,10 @@ async def test_two_floods_of_500_questions(retriever, caplog):
     with caplog.at_level(logging.WARNING):
         async with bot_on_fake(
             retriever,
-            fake_options={"heartbeat_interval_ms": 1000},
+            # The floods measure the bot's memory: the fake's spec check (milliseconds a payload,
+            # 2000 payloads a flood, on this process's loop) shifts their timing and the object
+            # count with it. Every payload kind the floods send is spec-checked in test_e2e.
+            fake_options={"heartbeat_interval_ms": 1000, "check_spec": False},
             prepare=prepare,
             cooldown_seconds=COOLDOWN_WINDOW_SECONDS,
             channel_cooldown_seconds=COOLDOWN_WINDOW_SECONDS,
