@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -14,6 +15,7 @@ from bot.questions.cooldowns import Cooldowns
 from bot.rendering.text import escape
 from bot.settings import Settings
 from bot.storage import Database
+from bot.ui.answer import AnswerButton
 from index.errors import QuotebotError
 from index.retriever import Retriever
 
@@ -78,7 +80,12 @@ class Quotebot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         if self._database is None:
-            self._database = await Database.open(self.settings.bot.database_url)
+            self._database = await Database.open(
+                self.settings.bot.database_url,
+                followup_window=timedelta(seconds=self.settings.bot.followup_seconds),
+            )
+        # Answer buttons are handled from their custom_id by any process, after any restart.
+        self.add_dynamic_items(AnswerButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         guild_id = self.settings.dev_guild_id

@@ -54,8 +54,12 @@ class BotSettings(BaseModel):
     channel_cooldown_seconds: float = Field(30.0, gt=0)
     # Pages of passages an answer can show with More (k passages each).
     max_pages: int = Field(3, ge=1, le=10)
-    # Buttons on an answer stop working (and are greyed out) after this many seconds.
+    # Buttons on an answer stop working after this many seconds (a click then says so and greys
+    # them out); until then they work in any bot process, across restarts.
     components_timeout: float = Field(600.0, gt=0)
+    # A reply to an answer, or a message in its thread or DM, within this many seconds is taken
+    # as a follow-up of the question it answered (when it leans on it: "what did he say?").
+    followup_seconds: float = Field(600.0, gt=0)
     # Attempts to reach Discord at start before giving up with one line (exit code 6), waiting
     # connect_backoff_seconds, then twice that, and so on, between them.
     connect_attempts: int = Field(5, ge=1)

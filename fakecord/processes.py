@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
@@ -41,3 +42,18 @@ async def start_bot(
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
+
+
+def wait_for_log(path: Path, needle: str, process: asyncio.subprocess.Process) -> asyncio.Task:
+    """A task that ends when `needle` appears in the log at `path` (or fails if the bot exits)."""
+
+    async def poll() -> str:
+        while True:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if needle in text:
+                return text
+            if process.returncode is not None:
+                raise AssertionError(f"the bot exited with {process.returncode}:\n{text[-3000:]}")
+            await asyncio.sleep(0.1)
+
+    return asyncio.create_task(poll())

@@ -15,10 +15,12 @@ from index.config import PROJECT_ROOT, IndexSettings, load_index_settings
 from index.crossval import held_out, report, rrf_outcomes
 from index.errors import QuotebotError
 from index.evaluation import evaluate, load_questions, plot_evidence
+from index.followup_eval import KINDS, cross_validate, load_pairs, recall, run_pairs
 from index.ingest.fetch import add_source
 from index.logs import configure_logging
 from index.models import Answer
 from index.retriever import Retriever
+from index.search.followups import STRATEGIES
 from index.search.rank import METHODS
 from index.search.weights import WEIGHTS_FILE, Weights
 from index.training import FOLDS, examples, fit_weights, load_bank
@@ -194,6 +196,38 @@ def cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
     return 0
 
 
+def cmd_eval_followups(args: argparse.Namespace, settings: IndexSettings) -> int:
+    pairs = load_pairs(Path(args.file))
+    results = run_pairs(_open(settings), pairs)
+    counts = {kind: sum(r.pair.kind == kind for r in results) for kind in KINDS}
+    print(f"{len(pairs)} pairs: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    print(f"{'kind':<9} {'strategy':<8} {'R@1':>6} {'R@3':>6}")
+    for kind in (*KINDS, "all"):
+        subset = [r for r in results if kind in (r.pair.kind, "all")]
+        if not subset:
+            continue
+        for strategy in STRATEGIES:
+            figures = recall(subset, strategy)
+            print(f"{kind:<9} {strategy:<8} {figures.at_1:>6.3f} {figures.at_3:>6.3f}")
+    for kind in KINDS:
+        subset = [r for r in results if r.pair.kind == kind]
+        taken = sum(r.detected for r in subset)
+        print(f"taken as follow-ups: {taken}/{len(subset)} of the {kind!r} pairs")
+    chosen, held_out = cross_validate(results, folds=args.folds)
+    print(f"grouped {args.folds}-fold CV, strategy chosen per fold: {', '.join(chosen)}")
+    for kind, figures in held_out.items():
+        print(
+            f"  held out {kind:<9} R@1 {figures.at_1:.3f}  R@3 {figures.at_3:.3f}  (n={figures.n})"
+        )
+    if args.misses:
+        for r in results:
+            if r.ranks["resolve"] != 1:
+                print(
+                    f"  missed ({r.pair.kind}): {r.pair.first!r} -> {r.pair.followup!r}: {r.ranks}"
+                )
+    return 0
+
+
 def cmd_add(args: argparse.Namespace, settings: IndexSettings) -> int:
     added = add_source(args.target, settings)
     if added is None:
@@ -269,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _bank_argument(train)
     train.add_argument("--out", default=str(WEIGHTS_FILE), help="where to write the weights JSON")
+
+    fu = sub.add_parser(
+        "eval-followups", help="measure follow-up questions with and without their context"
+    )
+    fu.add_argument("file", help='JSONL of {"first", "followup", "gold", "kind"} pairs')
+    fu.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    fu.add_argument("--misses", action="store_true", help="list pairs not answered at rank 1")
     return parser
 
 
@@ -277,6 +318,7 @@ COMMANDS = {
     "sources": cmd_sources,
     "search": cmd_search,
     "eval": cmd_eval,
+    "eval-followups": cmd_eval_followups,
     "add": cmd_add,
     "train": cmd_train,
 }

@@ -121,6 +121,7 @@ class Retriever:
         self.weights: Weights = weights or load_weights()
         self._reload_lock = threading.Lock()
         self._data: IndexData | None = None
+        self._by_id: tuple[IndexData, dict[str, Passage]] | None = None
         self.last_report = self.reload()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -234,6 +235,14 @@ class Retriever:
                 f"{source.title!r} has paragraphs 1 to {len(source.passages)}; {number} is not one of them"
             )
         return source.passages[number - 1]
+
+    def passage_by_id(self, passage_id: str) -> Passage | None:
+        """The paragraph with this id in the current index; None once a reload removed it."""
+        data = self.data
+        by_id = self._by_id
+        if by_id is None or by_id[0] is not data:
+            by_id = self._by_id = (data, {p.id: p for p in data.passages})
+        return by_id[1].get(passage_id)
 
     # -- search ------------------------------------------------------------------------------------
 

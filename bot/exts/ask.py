@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import Quotebot
-from bot.questions import pipeline
+from bot.questions import conversations, pipeline
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,18 @@ async def respond(
             else False
         )
     await interaction.response.defer(thinking=True, ephemeral=private)
-    embed, view = await pipeline.answer(bot, admitted, private=private)
-    view.message = await interaction.followup.send(
-        embed=embed, view=view, ephemeral=private, wait=True
+    context = await conversations.previous_turn(
+        bot, conversations.lookup_keys_of_command(interaction)
+    )
+    answered = await pipeline.answer(
+        bot,
+        admitted,
+        private=private,
+        context=context,
+        turn_keys=conversations.turn_keys_of_command(interaction),
+    )
+    await interaction.followup.send(
+        embed=answered.embed, view=answered.view, ephemeral=private, wait=True
     )
 
 

@@ -10,7 +10,7 @@ import discord
 from discord.ext import commands
 
 from bot.bot import Quotebot
-from bot.questions import pipeline
+from bot.questions import conversations, pipeline
 from bot.questions.extract import mentions_user, question_from_message
 from index.errors import QuotebotError
 
@@ -69,27 +69,42 @@ class Mentions(commands.Cog):
         )
         try:
             admitted = await pipeline.admit(self.bot, question, asker)
+            in_thread = await self._answers_in_thread(message, in_answer_channel)
+            context = await conversations.previous_turn(
+                self.bot, conversations.lookup_keys(message, self.bot.user.id)
+            )
             async with message.channel.typing():
-                embed, view = await pipeline.answer(self.bot, admitted)
+                answered = await pipeline.answer(
+                    self.bot,
+                    admitted,
+                    context=context,
+                    turn_keys=conversations.turn_keys(message, opens_thread=in_thread),
+                )
         except QuotebotError as exc:
             await self._reply(message, content=str(exc))
             return
-        if in_answer_channel and message.guild is not None:
-            config = await self.bot.database.guild_config(message.guild.id)
-            if config.threads and isinstance(message.channel, discord.TextChannel):
-                await self._answer_in_thread(message, question, embed, view)
-                return
-        view.message = await self._reply(message, embed=embed, view=view)
+        if in_thread:
+            await self._answer_in_thread(message, question, answered)
+            return
+        await self._reply(message, embed=answered.embed, view=answered.view)
+
+    async def _answers_in_thread(self, message: discord.Message, in_answer_channel: bool) -> bool:
+        """Whether this server wants answer-channel questions answered in a new thread."""
+        if not in_answer_channel or message.guild is None:
+            return False
+        if not isinstance(message.channel, discord.TextChannel):
+            return False
+        return (await self.bot.database.guild_config(message.guild.id)).threads
 
     async def _answer_in_thread(
-        self, message: discord.Message, question: str, embed: discord.Embed, view: discord.ui.View
+        self, message: discord.Message, question: str, answered: pipeline.Answered
     ) -> None:
         try:
             thread = await message.create_thread(name=question[:90] or "Answer")
-            view.message = await thread.send(embed=embed, view=view)  # type: ignore[attr-defined]
+            await thread.send(embed=answered.embed, view=answered.view)
         except discord.HTTPException as exc:
             log.warning("could not answer in a thread in channel %s: %s", message.channel.id, exc)
-            view.message = await self._reply(message, embed=embed, view=view)  # type: ignore[attr-defined]
+            await self._reply(message, embed=answered.embed, view=answered.view)
 
     async def _reply(
         self,

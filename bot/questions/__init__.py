@@ -1,1 +1,2 @@
-"""The one path every question takes: validate and clean once, cooldowns, answer, record."""
+"""The one path every question takes: validate and clean once, cooldowns, answer, record; and
+the conversation a question continues, for follow-ups (conversations.py)."""

@@ -8,14 +8,18 @@ embed and buttons. Cogs only decide where the answer goes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.ui.answer import AnswerView
+from bot.storage.shown import ShownAnswer, to_json
+from bot.ui.answer import answer_embed, answer_view
 from index.errors import QuotebotError
+from index.search.followups import Context
+from index.search.followups import resolve as resolve_followup
 
 if TYPE_CHECKING:
     from bot.bot import Quotebot
@@ -80,16 +84,40 @@ async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An answer's embed and buttons, ready to post."""
+
+    embed: discord.Embed
+    view: discord.ui.View
+
+
 async def answer(
-    bot: Quotebot, question: Question, private: bool = False
-) -> tuple[discord.Embed, AnswerView]:
-    """Search off the event loop, store the answer, and build its embed and buttons."""
+    bot: Quotebot,
+    question: Question,
+    private: bool = False,
+    context: Context | None = None,
+    turn_keys: Sequence[str] = (),
+) -> Answered:
+    """Search off the event loop (as a follow-up of `context` when the question leans on it),
+    store the answer and the turn it adds to the conversations `turn_keys`, and build its embed
+    and buttons."""
     asker = question.asker
     per_page = bot.settings.index.k
     if asker.guild_id is not None:
         per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
+    resolution = resolve_followup(
+        question.text, context, max_chars=bot.retriever.settings.max_query_chars
+    )
     result = await bot.answerer.ask_cleaned(
-        question.text, k=per_page * bot.settings.bot.max_pages, source=question.source
+        resolution.query, k=per_page * bot.settings.bot.max_pages, source=question.source
+    )
+    shown = ShownAnswer(
+        answer=result,
+        question=question.asked,
+        per_page=per_page,
+        private=private,
+        following=context.question if context is not None and resolution.follows_up else None,
     )
     try:
         answer_id: int | None = await bot.database.record_answer(
@@ -100,19 +128,20 @@ async def answer(
             abstained=result.abstained,
             passage_ids=[hit.passage.id for hit in result.hits[:per_page]],
             source=question.source,
+            shown=to_json(shown),
+            turn=Context.of(question.asked, resolution.query, result),
+            turn_keys=turn_keys,
         )
     except (SQLAlchemyError, OSError) as exc:
-        # Bookkeeping: the asker still gets the answer, only without vote buttons (a vote needs
-        # the record) and without a place in /stats.
+        # Bookkeeping: the asker still gets the answer, only without buttons (each one redraws
+        # the answer from its record), without a place in /stats and without follow-ups.
         log.error(
-            "could not record the answer to %r (%s: %s); sent without votes: check the "
+            "could not record the answer to %r (%s: %s); sent without buttons: check the "
             "database (the bot checks it at start)",
             question.asked[:200],
             type(exc).__name__,
             exc,
         )
         answer_id = None
-    view = AnswerView(
-        bot, result, answer_id=answer_id, asker_id=asker.user_id, per_page=per_page, private=private
-    )
-    return view.embed(), view
+    view = answer_view(shown, answer_id) if answer_id is not None else discord.ui.View(timeout=None)
+    return Answered(answer_embed(bot, shown), view)

@@ -2,5 +2,6 @@
 
 Nothing here talks to Discord: bot/ui/embeds.py turns a card into an embed, the console prints
 it as text. text.py holds the limits, escaping and helpers; answers.py, browsing.py, stats.py
-(and chart.py, the `/stats` PNG) one kind of content each.
+(and chart.py, the `/stats` PNG) one kind of content each; links.py the text-fragment links
+that open a source at the quoted sentence.
 """

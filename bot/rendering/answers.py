@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.questions.extract import question_from_message
+from bot.rendering.links import sentence_link
 from bot.rendering.text import (
     ABSTAIN_COLOUR,
     ANSWER_COLOUR,
@@ -67,17 +68,25 @@ def quote_passage(passage: Passage, highlight: Sequence[int], max_chars: int) ->
     return blockquote(body), truncated
 
 
-def citation(passage: Passage, source: Source | None) -> str:
-    """`¶4 · <title> — <publisher>`, a link when the source has a URL."""
+def citation(passage: Passage, source: Source | None, sentence: int | None = None) -> str:
+    """`¶4 · <title> — <publisher>`, a link when the source has a URL: to the quoted `sentence`
+    itself (a text fragment) when one is given and can be pinpointed."""
     title = source.title if source else passage.source_id
     text = f"¶{passage.number} · {title}"
     if source and source.publisher:
         text += f" — {source.publisher}"
     url = link_url(source.url) if source else None
     if url:
+        if source is not None and sentence is not None:
+            url = sentence_link(url, source, passage, sentence)
         # The link text may hold no bracket: one would end it early and start a second link.
         return f"[{escape_user_text(text.replace('[', '').replace(']', ''), 300)}]({url})"
     return escape_user_text(text, 300)
+
+
+def following_line(previous_question: str) -> str:
+    """The line that shows an answer was searched with the previous question as context."""
+    return f"-# (following up on: {escape_user_text(previous_question, 150)})"
 
 
 def speaker_line(passage: Passage) -> str | None:
@@ -88,12 +97,13 @@ def full_paragraph_pointer(passage: Passage) -> str:
     return f"-# Cut for length: `/passage source:{passage.source_id} number:{passage.number}` shows all of it."
 
 
-def _footer(question: str, page: int = 1, pages: int = 1) -> str:
+def _footer(question: str, page: int = 1, pages: int = 1, quoted: bool = True) -> str:
     # Footers are never formatted and never ping, but mention syntax echoed back still reads as one.
     text = plain(f"Asked: {question_from_message(question)}", 220)
     if pages > 1:
         text += f" · page {page}/{pages}"
-    return text + " · quoted verbatim from the source"
+    # An abstention quotes nothing as an answer, so it does not claim to.
+    return text + " · quoted verbatim from the source" if quoted else text
 
 
 def _context_block(passage: Passage, label: str, max_chars: int) -> str:
@@ -110,20 +120,22 @@ def render_answer(
     page: int = 0,
     per_page: int | None = None,
     context: tuple[Passage | None, Passage | None] | None = None,
+    following: str | None = None,
 ) -> Card:
     """An answer: the best passage quoted, its speaker and citation, further passages shorter.
 
     `page` (from 0) selects which `per_page` passages to show; `context` adds the paragraphs
-    before and after the page's main passage.
+    before and after the page's main passage; `following` is the previous question when this
+    one was answered as its follow-up.
     """
     if answer.abstained or not answer.hits:
-        return render_abstention(answer, sources, question)
+        return render_abstention(answer, sources, question, following)
     per_page = per_page or len(answer.hits)
     pages = page_count(len(answer.hits), per_page)
     page = min(max(page, 0), pages - 1)
     best, *others = answer.hits[page * per_page : (page + 1) * per_page]
     source = sources.get(best.passage.source_id)
-    lines = []
+    lines = [following_line(following)] if following else []
     if answer.coverage == "partial":
         # Said first, before anything quoted could be read as the answer.
         lines.append(f"**{escape(answer.reason)}** Closest:")
@@ -136,7 +148,8 @@ def render_answer(
         lines.append(who)
     if context and context[1] is not None:
         lines.append(_context_block(context[1], "after", max_passage_chars // 2))
-    lines.append(citation(best.passage, source))
+    first_highlight = min(best.highlight_indices) if best.highlight_indices else None
+    lines.append(citation(best.passage, source, first_highlight))
     if truncated:
         lines.append(full_paragraph_pointer(best.passage))
     fields = tuple(
@@ -198,7 +211,10 @@ def _other_field(hit: Hit, sources: Mapping[str, Source], max_chars: int) -> tup
 
 
 def render_abstention(
-    answer: Answer, sources: Mapping[str, Source], question: str | None = None
+    answer: Answer,
+    sources: Mapping[str, Source],
+    question: str | None = None,
+    following: str | None = None,
 ) -> Card:
     """ "Nothing in *<title>* answers that." plus up to three nearest topics, none quoted as an answer."""
     # Titles are shortened before escaping: a long one of markdown characters doubles in size.
@@ -208,7 +224,8 @@ def render_abstention(
         scope = f"*{escape_user_text(next(iter(sources.values())).title, TITLE_LIMIT)}*"
     else:
         scope = "the sources I know"
-    lines = [f"Nothing in {scope} answers that."]
+    lines = [following_line(following)] if following else []
+    lines.append(f"Nothing in {scope} answers that.")
     topics = [hit.passage for hit in answer.nearest[:3]]
     if topics:
         lines.append("")
@@ -217,6 +234,6 @@ def render_abstention(
             lines.append(f"• ¶{passage.number}: {escape(shorten(passage.sentences[0], 90))}")
     return Card(
         description="\n".join(lines),
-        footer=_footer(question or answer.query),
+        footer=_footer(question or answer.query, quoted=False),
         colour=ABSTAIN_COLOUR,
     )

@@ -20,9 +20,15 @@ from bot.rendering.text import (
 )
 from index.models import Passage, Source
 
+DISCORD_ASK_HINT = "Ask with `/ask`, or mention me with a question."
+
 
 def render_sources_page(
-    sources: Sequence[Source], built_at: str, page: int = 1, per_page: int = 10
+    sources: Sequence[Source],
+    built_at: str,
+    page: int = 1,
+    per_page: int = 10,
+    hint: str = DISCORD_ASK_HINT,
 ) -> Card:
     """One page of the source list: title, id, publisher, paragraph count and build date."""
     pages = page_count(len(sources), per_page)
@@ -38,7 +44,7 @@ def render_sources_page(
     )
     return Card(
         title=f"Sources ({len(sources)})",
-        description="What I can quote. Ask with `/ask`, or mention me with a question.",
+        description=f"What I can quote. {hint}",
         fields=fields,
         footer=f"Page {page} of {pages}" if pages > 1 else None,
     )

@@ -135,6 +135,8 @@ def page_count(total: int, per_page: int) -> int:
 
 _ESCAPES = re.compile(r"\\([\\*_`~|>\[\]()#:-])")
 _SUBTEXT = re.compile(r"^-# ", re.MULTILINE)
+# A masked link `[text](url)` (unescaped brackets only), which a terminal shows as text <url>.
+_LINK = re.compile(r"(?<!\\)\[((?:[^\]\\]|\\.)*)\]\((\S+?)\)")
 
 
 def to_text(card: Card) -> str:
@@ -147,4 +149,5 @@ def to_text(card: Card) -> str:
         parts.append(f"{name}\n{value}")
     if card.footer:
         parts.append(card.footer)
-    return _SUBTEXT.sub("", _ESCAPES.sub(r"\1", "\n\n".join(parts)))
+    text = _LINK.sub(r"\1 <\2>", "\n\n".join(parts))
+    return _SUBTEXT.sub("", _ESCAPES.sub(r"\1", text))

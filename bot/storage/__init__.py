@@ -1,4 +1,5 @@
-"""Persistence: answers, votes and per-server settings in SQLite (default) or PostgreSQL."""
+"""Persistence: answers (as shown, for their buttons), votes, per-server settings and conversation
+turns in SQLite (default) or PostgreSQL."""
 
 from bot.storage.database import Database, GuildConfig, StatsSummary
 

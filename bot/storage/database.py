@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -20,10 +21,14 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.storage.conversations import Conversations
 from bot.storage.migrate import StorageError, alembic_config, prepare_sqlite_folder
 from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
+from index.search.followups import Context
 
 log = logging.getLogger(__name__)
+
+FOLLOWUP_WINDOW = timedelta(minutes=10)
 
 
 class DatabaseCorruptError(StorageError):
@@ -66,13 +71,14 @@ def _upgrade(connection: Connection) -> None:
 class Database:
     """Open with `await Database.open(url)`; every method is one short transaction."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, followup_window: timedelta = FOLLOWUP_WINDOW) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._answer_channels: set[tuple[int, int]] | None = None
+        self.conversations = Conversations(self._sessions, self._insert, followup_window)
 
     @classmethod
-    async def open(cls, url: str) -> Database:
+    async def open(cls, url: str, followup_window: timedelta = FOLLOWUP_WINDOW) -> Database:
         """Connect, create the SQLite folder if needed, and migrate the schema to the latest."""
         prepare_sqlite_folder(url)
         try:
@@ -95,7 +101,7 @@ class Database:
                 "and that its folder is writable"
             ) from None
         log.info("database ready (%s)", engine.dialect.name)
-        return cls(engine)
+        return cls(engine, followup_window)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -116,9 +122,15 @@ class Database:
         abstained: bool,
         passage_ids: list[str],
         source: str | None = None,
+        shown: dict[str, Any] | None = None,
+        turn: Context | None = None,
+        turn_keys: Sequence[str] = (),
     ) -> int:
-        """Store an answer as posted; returns its id (votes refer to it)."""
+        """Store an answer as posted, and the conversation `turn` it adds under `turn_keys`, in
+        one transaction; returns its id (votes and buttons refer to it)."""
         async with self._sessions.begin() as session:
+            if turn is not None:
+                await self.conversations.write(session, turn_keys, turn)
             record = AnswerRecord(
                 created_at=_now(),
                 guild_id=guild_id,
@@ -128,6 +140,7 @@ class Database:
                 abstained=abstained,
                 passage_ids=passage_ids,
                 source=source,
+                shown=shown,
             )
             session.add(record)
             await session.flush()

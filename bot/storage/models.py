@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -26,6 +27,9 @@ class AnswerRecord(Base):
     abstained: Mapped[bool] = mapped_column(Boolean)
     passage_ids: Mapped[list[str]] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(64))
+    # Everything its buttons need to redraw it in any process, after any restart (None for
+    # answers stored before buttons were persistent): see bot/storage/shown.py.
+    shown: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Vote(Base):
@@ -63,3 +67,19 @@ class AnswerChannel(Base):
     channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     added_by: Mapped[int] = mapped_column(BigInteger)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConversationTurn(Base):
+    """The latest question of a conversation, for the follow-up that may come next.
+
+    `key` names the conversation: `message:<id>` for a reply to that answer, `channel:<id>` for
+    a thread or a DM. Rows older than the follow-up window are ignored and cleared.
+    """
+
+    __tablename__ = "conversation_turns"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    query: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

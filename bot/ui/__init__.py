@@ -1,1 +1,1 @@
-"""discord.ui views: the buttons under an answer, source pages, expiry."""
+"""discord.ui views: the persistent buttons under an answer, source pages, expiry."""

@@ -1,205 +1,278 @@
-"""The buttons under every answer: More/Back, Context, 👍/👎, Share and Why this passage?."""
+"""The buttons under every answer, persistent: More/Back, Context, 👍/👎, Share, Why this passage?.
+
+Nothing about a posted answer is kept in memory. Each button's `custom_id` carries the answer's
+id and what the message shows (page, context on or off); the answer itself is stored when it is
+posted (`bot/storage/shown.py`). A click is handled by whichever process receives it, before or
+after any restart, by discord.py's `DynamicItem`; memory no longer grows with the answers
+posted. Expiry is the bot's decision, from the answer's age: an expired click greys the buttons
+out and tells the clicker privately.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.rendering.answers import render_answer, render_why
 from bot.rendering.text import page_count
+from bot.storage.shown import ShownAnswer, from_json
 from bot.ui.embeds import to_embed
-from bot.ui.expiry import ExpiringView
-from index.errors import PassageNotFoundError
-from index.models import Answer, Passage
+from index.errors import PassageNotFoundError, QuotebotError
+from index.models import Passage
 
 if TYPE_CHECKING:
     from bot.bot import Quotebot
+    from bot.storage.models import AnswerRecord
 
 log = logging.getLogger(__name__)
 
+EXPIRED = "This answer's buttons have expired; ask again."
+GONE = "The passages this answer quoted are no longer in the index (it was reloaded); ask again."
+ONLY_ASKER = "Only the person who asked can change this answer; ask your own with `/ask`."
+CANNOT_POST = "I can't post in this channel."
 
-class AnswerView(ExpiringView):
-    """State of one posted answer: its passages, the page shown, context on or off.
 
-    Paging and context edit the same message (no new messages); only the asker may change what
-    everyone sees. Votes and "Why" are open to all. The buttons are disabled on timeout.
-    """
+class ButtonRefused(QuotebotError):
+    """A click the bot answers privately instead of acting on it."""
+
+
+def _custom_id(action: str, answer_id: int, page: int, context: bool) -> str:
+    return f"answer:{action}:{answer_id}:{page}:{int(context)}"
+
+
+class AnswerButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"answer:(?P<action>back|more|context|share|up|down|why):(?P<answer>[0-9]+):(?P<page>[0-9]+):(?P<context>[01])",
+):
+    """One button of one answer; everything it needs to act is in its custom_id."""
 
     def __init__(
         self,
-        bot: Quotebot,
-        answer: Answer,
+        action: str,
+        answer_id: int,
+        page: int,
+        context: bool,
         *,
-        answer_id: int | None,
-        asker_id: int,
-        per_page: int,
-        private: bool,
+        label: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        disabled: bool = False,
+        row: int | None = None,
     ) -> None:
-        super().__init__(timeout=bot.settings.bot.components_timeout)
-        self.bot = bot
-        self.answer = answer
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=style,
+                disabled=disabled,
+                row=row,
+                custom_id=_custom_id(action, answer_id, page, context),
+            )
+        )
+        self.action = action
         self.answer_id = answer_id
-        self.asker_id = asker_id
-        self.per_page = per_page
-        self.private = private
-        self.page = 0
-        self.context = False
-        self.votes = (0, 0)
-        self.message: (
-            discord.Message | discord.InteractionMessage | discord.WebhookMessage | None
-        ) = None
-        if answer_id is None:  # not recorded: there is nothing to attach a vote to
-            for item in (self.up, self.down):
-                self.remove_item(item)
-        if answer.abstained:
-            for item in (self.back, self.more, self.show_context, self.share):
-                self.remove_item(item)
-        elif not private:
-            self.remove_item(self.share)
-        self._sync()
+        self.page = page
+        self.context = context
 
-    @property
-    def pages(self) -> int:
-        return page_count(len(self.answer.hits), self.per_page)
-
-    def _neighbours(self) -> tuple[Passage | None, Passage | None] | None:
-        if not self.context:
-            return None
-        main = self.answer.hits[self.page * self.per_page].passage
-        found: list[Passage | None] = []
-        for number in (main.number - 1, main.number + 1):
-            try:
-                found.append(self.bot.retriever.passage(main.source_id, number))
-            except PassageNotFoundError:
-                found.append(None)
-        return found[0], found[1]
-
-    def embed(self) -> discord.Embed:
-        """The answer as it stands: current page, with or without context."""
-        settings = self.bot.settings.bot
-        return to_embed(
-            render_answer(
-                self.answer,
-                {s.id: s for s in self.bot.retriever.sources},
-                max_passage_chars=settings.max_passage_chars,
-                max_other_chars=settings.max_other_passage_chars,
-                page=self.page,
-                per_page=self.per_page,
-                context=self._neighbours(),
-            )
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> AnswerButton:
+        # The clicked button as the message shows it: its look is kept until the click redraws it.
+        shown = item if isinstance(item, discord.ui.Button) else discord.ui.Button()
+        return cls(
+            match["action"],
+            int(match["answer"]),
+            int(match["page"]),
+            match["context"] == "1",
+            label=shown.label,
+            style=shown.style,
+            disabled=shown.disabled,
         )
 
-    def _sync(self) -> None:
-        self.back.disabled = self.page <= 0
-        self.more.disabled = self.page >= self.pages - 1
-        self.show_context.label = "Hide context" if self.context else "Context"
-        self.up.label = f"👍 {self.votes[0]}"
-        self.down.label = f"👎 {self.votes[1]}"
-
-    async def _only_asker(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.asker_id:
-            return True
-        await interaction.response.send_message(
-            "Only the person who asked can change this answer; ask your own with `/ask`.",
-            ephemeral=True,
-        )
-        return False
-
-    async def _redraw(self, interaction: discord.Interaction) -> None:
-        self._sync()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    # Row 0: what is shown. Row 1: feedback and explanations.
-    @discord.ui.button(
-        label="Back", style=discord.ButtonStyle.secondary, custom_id="answer:back", row=0
-    )
-    async def back(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """Show the previous passages."""
-        if await self._only_asker(interaction):
-            self.page = max(self.page - 1, 0)
-            await self._redraw(interaction)
-
-    @discord.ui.button(
-        label="More", style=discord.ButtonStyle.primary, custom_id="answer:more", row=0
-    )
-    async def more(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """Show the next passages in the same message."""
-        if await self._only_asker(interaction):
-            self.page = min(self.page + 1, self.pages - 1)
-            await self._redraw(interaction)
-
-    @discord.ui.button(
-        label="Context", style=discord.ButtonStyle.secondary, custom_id="answer:context", row=0
-    )
-    async def show_context(
-        self, interaction: discord.Interaction, button: discord.ui.Button
-    ) -> None:
-        """Add (or remove) the paragraphs before and after the quoted one."""
-        if await self._only_asker(interaction):
-            self.context = not self.context
-            await self._redraw(interaction)
-
-    @discord.ui.button(
-        label="Share", style=discord.ButtonStyle.success, custom_id="answer:share", row=0
-    )
-    async def share(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """Post a private answer publicly in the channel, credited to who asked."""
-        if not await self._only_asker(interaction):
-            return
-        channel = interaction.channel
-        if not isinstance(channel, discord.abc.Messageable):
-            await interaction.response.send_message("I can't post in this channel.", ephemeral=True)
-            return
-        embed = self.embed()
-        embed.set_author(name=f"Asked by {interaction.user.display_name}"[:256])
-        await interaction.response.defer()
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: Quotebot = interaction.client
         try:
-            await channel.send(embed=embed)
-        except discord.HTTPException as exc:
-            log.warning("could not share answer %s in channel %s: %s", self.answer_id, channel, exc)
-            await interaction.followup.send(
-                "I couldn't post in this channel (missing permission?).", ephemeral=True
+            await _click(bot, interaction, self)
+        except Exception as exc:  # noqa: BLE001 - discord.py would only log it; the user is told
+            # Refusals (ButtonRefused) become their message, privately; anything else a reference.
+            await bot.on_app_command_error(interaction, exc)  # type: ignore[arg-type]
+
+
+# -- drawing ---------------------------------------------------------------------------------------
+
+
+def _neighbours(bot: Quotebot, main: Passage) -> tuple[Passage | None, Passage | None]:
+    found: list[Passage | None] = []
+    for number in (main.number - 1, main.number + 1):
+        try:
+            found.append(bot.retriever.passage(main.source_id, number))
+        except PassageNotFoundError:
+            found.append(None)
+    return found[0], found[1]
+
+
+def answer_embed(
+    bot: Quotebot, shown: ShownAnswer, page: int = 0, context: bool = False
+) -> discord.Embed:
+    """The answer as it stands: this page, with or without the paragraphs around its quote."""
+    settings = bot.settings.bot
+    answer = shown.answer
+    around = None
+    if context and answer.hits:
+        page = min(page, page_count(len(answer.hits), shown.per_page) - 1)
+        around = _neighbours(bot, answer.hits[page * shown.per_page].passage)
+    return to_embed(
+        render_answer(
+            answer,
+            {s.id: s for s in bot.retriever.sources},
+            max_passage_chars=settings.max_passage_chars,
+            max_other_chars=settings.max_other_passage_chars,
+            question=shown.question,
+            page=page,
+            per_page=shown.per_page,
+            context=around,
+            following=shown.following,
+        )
+    )
+
+
+def answer_view(
+    shown: ShownAnswer,
+    answer_id: int,
+    page: int = 0,
+    context: bool = False,
+    votes: tuple[int, int] = (0, 0),
+    *,
+    shared: bool = False,
+    expired: bool = False,
+) -> discord.ui.View:
+    """The buttons for this state of the answer. Row 0: what is shown; row 1: feedback."""
+    view = discord.ui.View(timeout=None)
+    pages = page_count(len(shown.answer.hits), shown.per_page)
+
+    def add(action: str, label: str, style: discord.ButtonStyle, row: int, disabled: bool) -> None:
+        view.add_item(
+            AnswerButton(
+                action,
+                answer_id,
+                page,
+                context,
+                label=label,
+                style=style,
+                disabled=disabled or expired,
+                row=row,
             )
-            return
-        button.disabled = True
-        button.label = "Shared"
-        await interaction.edit_original_response(view=self)
-
-    async def _vote(self, interaction: discord.Interaction, value: int) -> None:
-        assert self.answer_id is not None  # the vote buttons are removed otherwise
-        self.votes = await self.bot.database.vote(self.answer_id, interaction.user.id, value)
-        await self._redraw(interaction)
-
-    @discord.ui.button(
-        label="👍 0", style=discord.ButtonStyle.secondary, custom_id="answer:up", row=1
-    )
-    async def up(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """This answer helped (one vote per person, changeable)."""
-        await self._vote(interaction, 1)
-
-    @discord.ui.button(
-        label="👎 0", style=discord.ButtonStyle.secondary, custom_id="answer:down", row=1
-    )
-    async def down(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """This answer did not help."""
-        await self._vote(interaction, -1)
-
-    @discord.ui.button(
-        label="Why this passage?",
-        style=discord.ButtonStyle.secondary,
-        custom_id="answer:why",
-        row=1,
-    )
-    async def why(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """The scores behind the answer, privately."""
-        await interaction.response.send_message(
-            render_why(self.answer, self.page, self.per_page),
-            ephemeral=True,
         )
 
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
-    ) -> None:
-        await self.bot.on_app_command_error(interaction, error)  # type: ignore[arg-type]
+    secondary, primary = discord.ButtonStyle.secondary, discord.ButtonStyle.primary
+    if not shown.answer.abstained:
+        add("back", "Back", secondary, 0, page <= 0)
+        add("more", "More", primary, 0, page >= pages - 1)
+        add("context", "Hide context" if context else "Context", secondary, 0, False)
+        if shown.private:
+            add("share", "Shared" if shared else "Share", discord.ButtonStyle.success, 0, shared)
+    add("up", f"👍 {votes[0]}", secondary, 1, False)
+    add("down", f"👎 {votes[1]}", secondary, 1, False)
+    add("why", "Why this passage?", secondary, 1, False)
+    return view
+
+
+# -- clicks ----------------------------------------------------------------------------------------
+
+
+def _expired(record: AnswerRecord, timeout: float) -> bool:
+    created = record.created_at
+    if created.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
+        created = created.replace(tzinfo=UTC)
+    return datetime.now(UTC) - created > timedelta(seconds=timeout)
+
+
+def _shared(message: discord.Message | None) -> bool:
+    """Whether the message's Share button was already used (it is then disabled)."""
+    if message is None:
+        return False
+    return any(
+        isinstance(child, discord.Button)
+        and (child.custom_id or "").startswith("answer:share:")
+        and child.disabled
+        for row in message.components
+        if isinstance(row, discord.ActionRow)
+        for child in row.children
+    )
+
+
+async def _click(
+    bot: Quotebot, interaction: discord.Interaction[Any], button: AnswerButton
+) -> None:
+    record = await bot.database.answer(button.answer_id)
+    if record is None or record.shown is None:
+        raise ButtonRefused(EXPIRED)  # stored before buttons were persistent, or deleted
+    shown = from_json(record.shown, bot.retriever.passage_by_id)
+    if shown is None:
+        raise ButtonRefused(GONE)
+    page, context = button.page, button.context
+    if _expired(record, bot.settings.bot.components_timeout):
+        votes = await bot.database.vote_counts(button.answer_id)
+        view = answer_view(shown, button.answer_id, page, context, votes, expired=True)
+        await interaction.response.edit_message(view=view)
+        await interaction.followup.send(EXPIRED, ephemeral=True)
+        return
+    action = button.action
+    if action == "why":
+        await interaction.response.send_message(
+            render_why(shown.answer, page, shown.per_page), ephemeral=True
+        )
+        return
+    if action in ("back", "more", "context", "share") and interaction.user.id != record.user_id:
+        raise ButtonRefused(ONLY_ASKER)
+    if action == "share":
+        await _share(bot, interaction, shown, button)
+        return
+    if action in ("up", "down"):
+        votes = await bot.database.vote(
+            button.answer_id, interaction.user.id, 1 if action == "up" else -1
+        )
+    else:
+        pages = page_count(len(shown.answer.hits), shown.per_page)
+        if action == "back":
+            page = max(page - 1, 0)
+        elif action == "more":
+            page = min(page + 1, pages - 1)
+        else:
+            context = not context
+        votes = await bot.database.vote_counts(button.answer_id)
+    view = answer_view(
+        shown, button.answer_id, page, context, votes, shared=_shared(interaction.message)
+    )
+    await interaction.response.edit_message(
+        embed=answer_embed(bot, shown, page, context), view=view
+    )
+
+
+async def _share(
+    bot: Quotebot, interaction: discord.Interaction[Any], shown: ShownAnswer, button: AnswerButton
+) -> None:
+    """Post a private answer publicly in the channel, credited to who asked."""
+    channel = interaction.channel
+    if not isinstance(channel, discord.abc.Messageable):
+        raise ButtonRefused(CANNOT_POST)
+    embed = answer_embed(bot, shown, button.page, button.context)
+    embed.set_author(name=f"Asked by {interaction.user.display_name}"[:256])
+    await interaction.response.defer()
+    try:
+        await channel.send(embed=embed)
+    except discord.HTTPException as exc:
+        log.warning("could not share answer %s in channel %s: %s", button.answer_id, channel, exc)
+        await interaction.followup.send(
+            "I couldn't post in this channel (missing permission?).", ephemeral=True
+        )
+        return
+    votes = await bot.database.vote_counts(button.answer_id)
+    view = answer_view(shown, button.answer_id, button.page, button.context, votes, shared=True)
+    await interaction.edit_original_response(view=view)

@@ -1,1 +1,2 @@
-"""Search: a question cleaned and tokenized once, the built index on disk, ranking and abstention."""
+"""Search: a question cleaned and tokenized once, a follow-up resolved against the previous one,
+the built index on disk, ranking and abstention."""

@@ -411,7 +411,8 @@ async def test_damaged_database_stops_the_bot_before_it_connects(retriever, capl
 
 async def test_an_answer_that_cannot_be_recorded_is_still_sent(retriever, caplog, tmp_path):
     """The database refuses the bookkeeping write (its answers table is gone): the asker still
-    gets the answer, without vote buttons, and the failure is one ERROR line."""
+    gets the answer, without buttons (each redraws the answer from its record), and the failure
+    is one ERROR line."""
     from tests.reliability.helpers import DRONES, ask_by_mention, assert_quotes
 
     path = tmp_path / "quotebot.db"
@@ -421,7 +422,6 @@ async def test_an_answer_that_cannot_be_recorded_is_still_sent(retriever, caplog
         with caplog.at_level(logging.ERROR):
             reply = await ask_by_mention(fake, DRONES[0])
     assert_quotes(reply, DRONES[1])
-    labels = [c.get("label", "") for row in reply.get("components", []) for c in row["components"]]
-    assert labels and not any(label.startswith(("👍", "👎")) for label in labels)
+    assert not reply.get("components")
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "could not record" in errors[0] and DRONES[0] in errors[0]

@@ -12,7 +12,7 @@ import pytest
 
 from bot.settings import BotSettings
 from fakecord import FakeDiscord
-from fakecord.processes import bot_env, start_bot
+from fakecord.processes import bot_env, start_bot, wait_for_log
 from index.retriever import Retriever
 
 # Each process loads torch and the model: slow on a busy machine, so wait long.
@@ -20,21 +20,6 @@ STARTUP_TIMEOUT = 240.0
 TIMEOUT = 60.0
 SHARDS = 2
 CONNECTED = re.compile(r"Shard ID (\d+) has connected to Gateway \(Session ID: (\w+)\)")
-
-
-def wait_for_log(path: Path, needle: str, process: asyncio.subprocess.Process) -> asyncio.Task:
-    """A task that ends when `needle` appears in the log at `path` (or fails if the bot exits)."""
-
-    async def poll() -> str:
-        while True:
-            text = path.read_text(encoding="utf-8", errors="replace")
-            if needle in text:
-                return text
-            if process.returncode is not None:
-                raise AssertionError(f"the bot exited with {process.returncode}:\n{text[-3000:]}")
-            await asyncio.sleep(0.1)
-
-    return asyncio.create_task(poll())
 
 
 async def test_two_processes_with_disjoint_shards_each_answer_only_their_servers(

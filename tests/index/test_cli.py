@@ -211,3 +211,34 @@ def test_bad_search_arguments_are_one_line(cli_env, tmp_path, args, message):
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
+def test_eval_followups_prints_both_kinds_and_held_out_figures(cli_env, tmp_path):
+    """`eval-followups` scores the follow-up with and without its context, and under CV."""
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {
+            "first": "Will China give Russia military aid?",
+            "followup": "why not?",
+            "gold": ["red line it will not cross", "will not compromise"],
+            "kind": "followup",
+        },
+        {
+            "first": "Who is David Dalton?",
+            "followup": "Why did Putin start the war?",
+            "gold": ["the reasons why he started the war"],
+            "kind": "new",
+        },
+    ]
+    pairs.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    done = run(cli_env, "eval-followups", str(pairs), "--folds", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("followup  alone     0.000") for line in lines)
+    assert "followup  concat    1.000  1.000" in lines
+    assert "taken as follow-ups: 0/1 of the 'new' pairs" in lines
+    assert any(line.startswith("  held out all") for line in lines)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"first": "x"}\n', encoding="utf-8")
+    done = run(cli_env, "eval-followups", str(bad))
+    assert done.returncode == 2 and f"{bad}:1" in done.stderr

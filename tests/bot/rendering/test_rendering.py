@@ -234,3 +234,28 @@ def test_rendering_strips_nul_and_control_characters():
     passage = _passage(1, ["Bad\x00 text\x07 here."])
     view = render_answer(_answer(_hit(passage)), {"src": _source()})
     assert view.description == strip_invisible(view.description)
+
+
+def test_citation_links_to_the_highlighted_sentence():
+    """With a source URL, the citation opens the page at the answering sentence (text fragment);
+    in the console the link reads as text <url>."""
+    passage = _passage(2, ["Short.", "The second sentence answers the question asked here."])
+    source = _source((passage,), url="https://news.example/a")
+    view = render_answer(_answer(_hit(passage, (1,))), {"src": source})
+    link = "https://news.example/a#:~:text=The%20second%20sentence%20answers%20the%20question%20asked%20here."
+    assert f"]({link})" in view.description
+    assert f"¶2 · The *Title* — The Paper <{link}>" in to_text(view)
+
+
+def test_follow_up_says_what_it_follows():
+    """An answer searched as a follow-up names the previous question, escaped, on its first line."""
+    passage = _passage(1, ["Something said."])
+    view = render_answer(
+        _answer(_hit(passage)), {"src": _source((passage,))}, following="Who is *Dalton*?"
+    )
+    assert view.description.split("\n")[0] == r"-# (following up on: Who is \*Dalton\*?)"
+    abstention = render_answer(
+        _answer(_hit(passage), abstained=True), {"src": _source((passage,))}, following="Who?"
+    )
+    assert abstention.description.startswith("-# (following up on: Who?)\nNothing in")
+    assert "quoted verbatim" not in (abstention.footer or "")

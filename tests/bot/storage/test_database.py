@@ -37,8 +37,8 @@ async def test_schema_is_created_by_the_migration(tmp_path):
     with sqlite3.connect(tmp_path / "data" / "quotebot.db") as raw:
         tables = {r[0] for r in raw.execute("select name from sqlite_master where type='table'")}
         version = raw.execute("select version_num from alembic_version").fetchone()[0]
-    assert {"answers", "votes", "guild_settings", "answer_channels"} <= tables
-    assert version == "0001"
+    assert {"answers", "votes", "guild_settings", "answer_channels", "conversation_turns"} <= tables
+    assert version == "0002"
     reopened = await Database.open(url(tmp_path))  # migrating again is a no-op
     await reopened.close()
 

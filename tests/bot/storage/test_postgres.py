@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from bot.storage import Database
+from index.search.followups import Context
 
 ADMIN_URL = os.environ.get("QUOTEBOT_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not ADMIN_URL, reason="QUOTEBOT_TEST_POSTGRES_URL is not set")
@@ -65,4 +66,27 @@ async def test_postgres_votes_settings_and_stats(pg_url):
         1,
     )
     assert stats.top_abstained == [("pancakes?", 1)]
+    await other.close()
+
+
+async def test_postgres_conversation_turns_are_shared(pg_url):
+    """On PostgreSQL: a turn stored with an answer by one process is the next one's context."""
+    turn = Context("Who is Barbara Keleman?", "Who is Barbara Keleman?", "Barbara Keleman")
+    db = await Database.open(pg_url)
+    await db.record_answer(
+        guild_id=7,
+        channel_id=8,
+        user_id=9,
+        question=turn.question,
+        abstained=False,
+        passage_ids=[],
+        shown={"question": turn.question},
+        turn=turn,
+        turn_keys=["question:1", "channel:2"],
+    )
+    await db.conversations.remember(["channel:2"], Context("and?", "Who is ... and?"))
+    await db.close()
+    other = await Database.open(pg_url)
+    assert await other.conversations.recall("question:1") == turn
+    assert (await other.conversations.recall("channel:2")) == Context("and?", "Who is ... and?")
     await other.close()
