@@ -10,7 +10,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine
 
 from bot.storage import Database
-from bot.storage.database import MIGRATIONS
+from bot.storage.migrate import MIGRATIONS
 from index.search.followups import Context
 
 FIRST = Context("Who is Barbara Keleman?", "Who is Barbara Keleman?", "Barbara Keleman")
