@@ -16,9 +16,11 @@ from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
 
+# Generic on purpose: the bot may know any sources, so the example names none of them.
 HOW_TO_ASK = (
     "Ask me something about the article after the mention, e.g. "
-    "`@Quotebot why does Russia need China?`, or mention me in a reply to a message."
+    "`@Quotebot who said that?` or `@Quotebot what happened next?`, "
+    "or mention me in a reply to a message. `/sources` lists what I know."
 )
 
 
