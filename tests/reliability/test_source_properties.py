@@ -65,6 +65,14 @@ URLS = st.one_of(
 # An unescaped `[text](url)`: the `[` after an even number of backslashes (none included).
 _MASKED_LINK = re.compile(r"(?<!\\)(?:\\\\)*\[([^\[\]]*)\]\(([^)]*)\)")
 _MARKUP = re.compile(r"<(?:[@#/:]|a:|t:|id:)|@(?:everyone|here)", re.IGNORECASE)
+# The citation may open the source at its sentence: a text fragment of percent-encoded terms only.
+_SENTENCE_FRAGMENT = re.compile(r"#:~:text=[A-Za-z0-9_.~%]+(?:,[A-Za-z0-9_.~%]+)?")
+
+
+def _is_citation(url: str, link: str | None) -> bool:
+    if link is None or not url.startswith(link):
+        return False
+    return url == link or _SENTENCE_FRAGMENT.fullmatch(url[len(link) :]) is not None
 
 
 def _problems(card: Card, link: str | None) -> list[str]:
@@ -76,7 +84,7 @@ def _problems(card: Card, link: str | None) -> list[str]:
         if _MARKUP.search(text):
             problems.append(f"Discord markup in {text!r}")
         for _, url in _MASKED_LINK.findall(text):
-            if url != link:
+            if not _is_citation(url, link):
                 problems.append(f"masked link to {url!r} in {text!r}")
     if data.get("url") not in (None, link):
         problems.append(f"embed URL {data.get('url')!r}")
