@@ -65,14 +65,20 @@ URLS = st.one_of(
 # An unescaped `[text](url)`: the `[` after an even number of backslashes (none included).
 _MASKED_LINK = re.compile(r"(?<!\\)(?:\\\\)*\[([^\[\]]*)\]\(([^)]*)\)")
 _MARKUP = re.compile(r"<(?:[@#/:]|a:|t:|id:)|@(?:everyone|here)", re.IGNORECASE)
-# The citation may open the source at its sentence: a text fragment of percent-encoded terms only.
-_SENTENCE_FRAGMENT = re.compile(r"#:~:text=[A-Za-z0-9_.~%]+(?:,[A-Za-z0-9_.~%]+)?")
+# The citation may open the source at its sentence: a text fragment of percent-encoded terms only,
+# after the URL's own fragment when it has one (`#top:~:text=...`).
+_SENTENCE_FRAGMENT = re.compile(r"#?:~:text=[A-Za-z0-9_.~%]+(?:,[A-Za-z0-9_.~%]+)?")
 
 
 def _is_citation(url: str, link: str | None) -> bool:
     if link is None or not url.startswith(link):
         return False
-    return url == link or _SENTENCE_FRAGMENT.fullmatch(url[len(link) :]) is not None
+    if url == link:
+        return True
+    directive = url[len(link) :]
+    if directive.startswith("#") == ("#" in link):
+        return False  # a second `#`, or a directive without one
+    return _SENTENCE_FRAGMENT.fullmatch(directive) is not None
 
 
 def _problems(card: Card, link: str | None) -> list[str]:
