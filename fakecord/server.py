@@ -267,6 +267,17 @@ class FakeDiscord(RestHandlers):
         """The ``resume_gateway_url`` sent in READY: ``ws://127.0.0.1:<port>/resume``."""
         return f"ws://127.0.0.1:{self.port}/resume"
 
+    @property
+    def rest_connections(self) -> int:
+        """HTTP connections open to the REST API and CDN (gateway websockets not counted).
+
+        A client keeps idle ones for reuse (aiohttp: 15 s), as many as it had requests in flight
+        at its busiest, so their number says how the load was timed, not what the bot holds.
+        """
+        if self._runner is None or self._runner.server is None:
+            return 0
+        return len(self._runner.server.connections) - len(self.gateway.open_connections)
+
     # ================================================================== spec check
 
     @property
