@@ -52,9 +52,11 @@ from .records import (
     RecordedFile,
     RecordedRequest,
 )
-from .server import FakeDiscord, point_discord_at, running_bot
+from .running import point_discord_at, running_bot
+from .server import FakeDiscord
 from .spec_check import Violation
-from .world import ApiError, World
+from .wire import ApiError
+from .world import World
 
 logger = logging.getLogger(__name__)
 

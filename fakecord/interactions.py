@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from .builders import DEFAULT_MEMBER_PERMISSIONS, ChannelType, Permission, new_token, snowflake
+from .message_rules import find_component
 from .records import CommandNotSyncedError, FakeDiscordError
-from .world import World, find_component, to_id
+from .wire import to_id
+from .world import World
 
 logger = logging.getLogger(__name__)
 

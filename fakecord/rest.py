@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .records import InteractionRecord, RecordedRequest
-from .world import EPHEMERAL, LOADING, ApiError, _form_error, unknown
+from .wire import EPHEMERAL, LOADING, ApiError, form_error, unknown
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -65,7 +65,7 @@ class RestHandlers:
     async def create_dm(self: FakeDiscord, record: RecordedRequest) -> Result:
         recipient = (record.json or {}).get("recipient_id")
         if recipient is None:
-            raise _form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required")
+            raise form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required")
         self.world.user(recipient)
         return 200, self.world.dm_channel(recipient)
 
@@ -276,9 +276,7 @@ class RestHandlers:
         msg = self.world.message(params["message_id"], channel=params["channel_id"])
         name = str((record.json or {}).get("name") or "")
         if not 1 <= len(name) <= 100:
-            raise _form_error(
-                "name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
-            )
+            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
         if msg["id"] in self.world.channels:
             raise ApiError(400, 160004, "A thread has already been created for this message")
         thread = self.world.add_thread(params["channel_id"], name, message=msg)
@@ -288,9 +286,7 @@ class RestHandlers:
     async def thread_without_message(self: FakeDiscord, record: RecordedRequest) -> Result:
         name = str((record.json or {}).get("name") or "")
         if not 1 <= len(name) <= 100:
-            raise _form_error(
-                "name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
-            )
+            raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
         thread = self.world.add_thread(record.params["channel_id"], name)
         await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return 201, thread
@@ -380,7 +376,7 @@ class RestHandlers:
         ctype = int(body.get("type") or 0)
         itype = int(rec.payload["type"])
         if ctype not in _ALLOWED_CALLBACKS.get(itype, set()):
-            raise _form_error(
+            raise form_error(
                 "type",
                 "INTERACTION_RESPONSE_TYPE_INVALID",
                 f"Invalid response type {ctype} for interaction type {itype}",
@@ -406,12 +402,12 @@ class RestHandlers:
         elif ctype == 8:
             choices = data.get("choices") or []
             if len(choices) > 25:
-                raise _form_error(
+                raise form_error(
                     "data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
                 )
             for i, choice in enumerate(choices):
                 if not 1 <= len(str(choice.get("name", ""))) <= 100:
-                    raise _form_error(
+                    raise form_error(
                         f"data.choices.{i}.name",
                         "BASE_TYPE_BAD_LENGTH",
                         "Must be between 1 and 100 in length.",
