@@ -21,7 +21,7 @@ from .records import (
     RecordedFile,
     RecordedRequest,
 )
-from .rest import Route
+from .routes import Route
 from .spec_check import Violation, invalid_form_body
 from .wire import ApiError
 

@@ -37,8 +37,10 @@ from .records import (
     InteractionRecord,
     RecordedRequest,
 )
-from .rest import ROUTES, RestHandlers, Route
+from .rest import RestHandlers
+from .rest_interactions import InteractionHandlers
 from .rest_serving import API_PREFIX, RestServing, compile_route
+from .routes import ROUTES, Route
 from .running import point_discord_at
 from .spec_check import SpecChecker, Violation, spec_report
 from .user_actions import UserActions
@@ -54,7 +56,9 @@ _APP_FLAG_GUILD_MEMBERS_LIMITED = 1 << 15
 _APP_FLAG_MESSAGE_CONTENT_LIMITED = 1 << 19
 
 
-class FakeDiscord(RestServing, UserActions, Inspection, Waiting, FaultInjection, RestHandlers):
+class FakeDiscord(
+    RestServing, UserActions, Inspection, Waiting, FaultInjection, RestHandlers, InteractionHandlers
+):
     """A fake Discord server bound to ``127.0.0.1`` on an ephemeral port.
 
     Parameters
