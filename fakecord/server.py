@@ -28,7 +28,8 @@ from aiohttp import web
 
 from .builders import PRIVILEGED_INTENTS, Intent
 from .faults import FaultInjection
-from .gateway import FakeGateway, GatewaySession
+from .gateway import FakeGateway
+from .gateway_session import GatewaySession
 from .inspection import Inspection
 from .interactions import InteractionBuilder
 from .records import (
