@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from .builders import PRIVILEGED_INTENTS, Intent, new_token
+from .builders import new_token
+from .flags import PRIVILEGED_INTENTS, Intent
 from .gateway_session import FrameEncoder, GatewayConnection, GatewaySession
 from .records import GatewayConnectionInfo, GatewayFrame
 

@@ -26,8 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .builders import PRIVILEGED_INTENTS, Intent
 from .faults import FaultInjection
+from .flags import PRIVILEGED_INTENTS, Intent
 from .gateway import FakeGateway
 from .gateway_session import GatewaySession
 from .inspection import Inspection

@@ -16,8 +16,8 @@ from typing import Any
 
 from . import builders
 from .app_commands import AppCommands
-from .builders import (
-    DEFAULT_ATTACHMENT_SIZE_LIMIT,
+from .builders import DEFAULT_ATTACHMENT_SIZE_LIMIT
+from .flags import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_MEMBER_PERMISSIONS,
     ChannelType,
