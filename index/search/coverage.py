@@ -33,8 +33,6 @@ from index.search.features import (
     content_words,
     gives_number,
     number_asked,
-    spelling_closeness,
-    text_words,
     words,
 )
 from index.search.tokenize import tokenize
@@ -104,9 +102,7 @@ def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) 
     """The question's content words, each with the TERM_FEATURES of its best match among the
     paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read)."""
     rows = top[:TERM_CANDIDATES]
-    nearby_words = frozenset(
-        w for row in rows.tolist() for w in text_words(data.passages[row].text)
-    )
+    nearby_words = data.words.near(rows)
     nearby_tokens = data.tokens.rows(data.tokens.gather(rows)[0])
     wanted = set(content_words(question))
     found: list[Term] = []
@@ -117,11 +113,7 @@ def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) 
         word = folded[0]
         stems = tokenize(word)
         in_vocabulary = bool(stems) and all(s in data.vocabulary for s in stems)
-        spelling = (
-            1.0
-            if in_vocabulary
-            else max((spelling_closeness(word, w) for w in nearby_words), default=0.0)
-        )
+        spelling = 1.0 if in_vocabulary else nearby_words.closest(word)
         pieces = np.flatnonzero(
             (tokens.spans[:, 0] >= match.start()) & (tokens.spans[:, 1] <= match.end())
         )
