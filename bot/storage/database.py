@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.storage.conversations import Conversations
+from bot.storage.group_commit import GroupCommit
 from bot.storage.migrate import StorageError, alembic_config, prepare_sqlite_folder
 from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
 from index.search.followups import Context
@@ -89,6 +90,7 @@ class Database:
         self._write_turn: contextlib.AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
+        self._answers = GroupCommit[int](self._write_turn, self._sessions.begin)
         self._answer_channels: set[tuple[int, int]] | None = None
         self.conversations = Conversations(
             self._sessions, self.transaction, self._insert, followup_window
@@ -150,12 +152,16 @@ class Database:
         turn_keys: Sequence[str] = (),
     ) -> int:
         """Store an answer as posted, and the conversation `turn` it adds under `turn_keys`, in
-        one transaction; returns its id (votes and buttons refer to it)."""
-        async with self.transaction() as session:
+        one transaction (shared with the answers queued at the same time); returns its id
+        (votes and buttons refer to it) once committed."""
+        created_at = _now()
+
+        async def write(session: AsyncSession) -> int:
             if turn is not None:
                 await self.conversations.write(session, turn_keys, turn)
+            # A new record each time: a batch that failed may try this row again on its own.
             record = AnswerRecord(
-                created_at=_now(),
+                created_at=created_at,
                 guild_id=guild_id,
                 channel_id=channel_id,
                 user_id=user_id,
@@ -168,6 +174,8 @@ class Database:
             session.add(record)
             await session.flush()
             return record.id
+
+        return await self._answers.write(write)
 
     async def answer(self, answer_id: int) -> AnswerRecord | None:
         async with self._sessions() as session:

@@ -149,6 +149,7 @@ async def test_two_floods_of_500_questions(retriever, caplog):
             all_ids: list[str] = []
             for round_ in (0, 1):
                 heartbeats = fake.gateway.heartbeats
+                started = asyncio.get_running_loop().time()
                 ids = await _flood(
                     fake,
                     users[round_ * USERS_PER_FLOOD : (round_ + 1) * USERS_PER_FLOOD],
@@ -156,6 +157,9 @@ async def test_two_floods_of_500_questions(retriever, caplog):
                     questions,
                 )
                 replies = await _all_replies(fake, ids)
+                figures[f"replies_to_flood_{round_ + 1}_s"] = round(
+                    asyncio.get_running_loop().time() - started, 1
+                )
                 assert fake.gateway.heartbeats > heartbeats  # the bot kept heartbeating meanwhile
                 kinds.append(Counter(_kind(r[0]) for r in replies.values()))
                 assert all(within_discord_limits(r[0]) for r in replies.values())

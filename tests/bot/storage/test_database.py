@@ -11,8 +11,11 @@ import sys
 import textwrap
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage import Database
+from index.search.followups import Context
 
 
 def url(tmp_path) -> str:
@@ -69,6 +72,69 @@ async def test_fifty_concurrent_votes_are_all_stored(tmp_path):
     up, down = await db.vote_counts(answer)
     assert (up, down) == (33, 17)
     await db.close()
+
+
+def _rows(tmp_path) -> dict[int, str]:
+    """Answers as another process sees them: committed ones only."""
+    with sqlite3.connect(tmp_path / "data" / "quotebot.db") as raw:
+        return dict(raw.execute("select id, question from answers"))
+
+
+async def test_answers_recorded_at_once_share_commits_and_each_gets_its_own_id(tmp_path):
+    """50 answers recorded at the same moment: 50 rows, each caller its own id and its own
+    conversation turn, each committed when its call returns, in fewer than 50 commits (each
+    is an fsync)."""
+    db = await Database.open(url(tmp_path))
+    commits = []
+    event.listen(db.engine.sync_engine, "commit", lambda connection: commits.append(1))
+
+    async def record(n: int) -> int:
+        answer = await db.record_answer(
+            guild_id=1,
+            channel_id=2,
+            user_id=n,
+            question=f"question {n}",
+            abstained=False,
+            passage_ids=["a"],
+            turn=Context(question=f"question {n}", query=f"query {n}"),
+            turn_keys=[f"user:{n}"],
+        )
+        assert _rows(tmp_path).get(answer) == f"question {n}"  # durable before it returns
+        return answer
+
+    ids = await asyncio.gather(*(record(n) for n in range(50)))
+    try:
+        assert len(set(ids)) == 50
+        assert _rows(tmp_path) == {answer: f"question {n}" for n, answer in enumerate(ids)}
+        assert len(commits) < 50
+        for n in (0, 49):
+            turn = await db.conversations.recall(f"user:{n}")
+            assert turn is not None and turn.query == f"query {n}"
+    finally:
+        await db.close()
+
+
+async def test_an_answer_that_cannot_be_stored_does_not_lose_the_others_of_its_commit(tmp_path):
+    """One of 20 answers recorded together is refused by the database: its caller gets the
+    error, the 19 others are stored with their ids."""
+    db = await Database.open(url(tmp_path))
+    with sqlite3.connect(tmp_path / "data" / "quotebot.db") as raw:
+        raw.execute(
+            "create trigger refuse before insert on answers when new.question = 'refused' "
+            "begin select raise(abort, 'refused by the test'); end"
+        )
+    questions = [f"question {n}" for n in range(20)]
+    questions[7] = "refused"
+    try:
+        results = await asyncio.gather(
+            *(_answer(db, question=question) for question in questions), return_exceptions=True
+        )
+        assert isinstance(results[7], SQLAlchemyError) and "refused" in str(results[7])
+        stored = {answer: questions[n] for n, answer in enumerate(results) if n != 7}
+        assert _rows(tmp_path) == stored and len(stored) == 19
+        assert await _answer(db, question="after") not in stored  # the writer still works
+    finally:
+        await db.close()
 
 
 async def test_unknown_setting_is_refused(tmp_path):
