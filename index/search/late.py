@@ -15,6 +15,27 @@ import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
+class TokenRows:
+    """One paragraph's token vectors as the index stores them (and the embedding cache keeps
+    them): int8 with a scale per token, and the token ids."""
+
+    vectors: np.ndarray  # (tokens, dim) int8
+    scales: np.ndarray  # (tokens,) float32
+    ids: np.ndarray  # (tokens,) int32
+
+    @classmethod
+    def quantise(cls, unit_vectors: np.ndarray, ids: np.ndarray) -> TokenRows:
+        """From float32 unit-length token vectors: each token's largest component maps to 127."""
+        vectors = np.asarray(unit_vectors, dtype=np.float32)
+        scales = np.maximum(np.abs(vectors).max(axis=1, initial=0.0), 1e-12) / 127
+        return cls(
+            vectors=np.round(vectors / scales[:, None]).astype(np.int8),
+            scales=scales.astype(np.float32),
+            ids=np.asarray(ids).astype(np.int32),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ParagraphTokens:
     """Token vectors of every paragraph in one int8 array (a scale per token), and what late
     interaction needs beside them.
@@ -37,22 +58,19 @@ class ParagraphTokens:
         return np.bincount((pairs & 0xFFFFFFFF).astype(np.int64))
 
     @classmethod
-    def stack(
-        cls, per_paragraph: list[tuple[np.ndarray, np.ndarray]], dimension: int
-    ) -> ParagraphTokens:
-        """From each paragraph's (float32 unit token vectors, token ids)."""
-        lengths = [len(ids) for _, ids in per_paragraph]
-        vectors = (
-            np.concatenate([v for v, _ in per_paragraph]).astype(np.float32)
-            if per_paragraph
-            else np.zeros((0, dimension), dtype=np.float32)
-        )
-        scales = np.maximum(np.abs(vectors).max(axis=1, initial=0.0), 1e-12) / 127
-        ids = [i for _, i in per_paragraph]
+    def stack(cls, per_paragraph: list[TokenRows], dimension: int) -> ParagraphTokens:
+        """From each paragraph's quantised token rows, in paragraph order."""
+        lengths = [len(p.ids) for p in per_paragraph]
+
+        def joined(arrays: list[np.ndarray], dtype: type, *shape: int) -> np.ndarray:
+            if not arrays:
+                return np.zeros((0, *shape), dtype=dtype)
+            return np.concatenate(arrays).astype(dtype, copy=False)
+
         return cls(
-            vectors=np.round(vectors / scales[:, None]).astype(np.int8),
-            scales=scales.astype(np.float32),
-            ids=np.concatenate(ids).astype(np.int32) if ids else np.zeros(0, dtype=np.int32),
+            vectors=joined([p.vectors for p in per_paragraph], np.int8, dimension),
+            scales=joined([p.scales for p in per_paragraph], np.float32),
+            ids=joined([p.ids for p in per_paragraph], np.int32),
             start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         )
 
@@ -61,11 +79,6 @@ class ParagraphTokens:
         # np.asarray: products of np.memmap subclasses miss BLAS (12 ms instead of 0.5 here).
         vectors = np.asarray(self.vectors[gather], dtype=np.float32)
         return vectors * np.asarray(self.scales[gather])[:, None]
-
-    def of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """Paragraph `row`'s float32 token vectors and ids."""
-        a, b = int(self.start[row]), int(self.start[row + 1])
-        return self.rows(np.arange(a, b)), np.asarray(self.ids[a:b])
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The token rows of paragraphs `rows`, and where each paragraph's tokens start in them."""

@@ -139,32 +139,23 @@ def build(
     files: dict[str, str],
     encoder: Encoder,
     settings: IndexSettings,
-    previous: IndexData | None = None,
     passages: PassageEncoder | None = None,
 ) -> IndexData:
-    """Embed and index `sources`. Paragraph and sentence vectors come from the embedding cache,
-    or from `passages` (default: `encoder`, the torch reference) for texts it lacks; paragraphs'
-    token vectors from `encoder`, re-using those of `previous`."""
+    """Embed and index `sources`. Paragraph and sentence vectors, and paragraphs' token vectors,
+    come from the embedding cache, or from one forward pass of `passages` (default: `encoder`,
+    the torch reference) over the texts it lacks."""
     passages = passages or encoder
     paragraphs = [p.text for s in sources for p in s.passages]
     sentences = [sent for s in sources for p in s.passages for sent in p.sentences]
     texts = list(dict.fromkeys([*paragraphs, *sentences]))
-    known, embedded = cached_vectors(texts, passages, settings)
+    found = cached_vectors(texts, paragraphs, passages, settings)
 
     def stack(texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, passages.dimension), dtype=np.float32)
-        return np.ascontiguousarray(np.stack([known[t] for t in texts]), dtype=np.float32)
+        return np.ascontiguousarray(np.stack([found.vectors[t] for t in texts]), dtype=np.float32)
 
     paragraph_vectors, sentence_vectors = stack(paragraphs), stack(sentences)
-    known_tokens: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if previous is not None and previous.model == encoder.name:
-        known_tokens.update(
-            (p.text, previous.tokens.of(row)) for row, p in enumerate(previous.passages)
-        )
-    new_paragraphs = list(dict.fromkeys(t for t in paragraphs if t not in known_tokens))
-    if new_paragraphs:
-        known_tokens.update(zip(new_paragraphs, encoder.encode_tokens(new_paragraphs), strict=True))
     data = IndexData(
         sources=sources,
         files=files,
@@ -177,9 +168,9 @@ def build(
         sentence_index=build_faiss(sentence_vectors, settings),
         paragraph_bm25=build_bm25(paragraphs),
         sentence_bm25=build_bm25(sentences),
-        tokens=ParagraphTokens.stack([known_tokens[t] for t in paragraphs], passages.dimension),
+        tokens=ParagraphTokens.stack([found.tokens[t] for t in paragraphs], passages.dimension),
     )
-    data.texts_embedded, data.texts_cached = embedded, len(texts) - embedded
+    data.texts_embedded, data.texts_cached = found.embedded, len(texts) - found.embedded
     return data
 
 
