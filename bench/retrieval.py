@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from bench.common import (
 from bot.questions.batcher import Answerer
 from bot.settings import BotSettings
 from index.config import IndexSettings
-from index.encoders.base import QueryEncoder
+from index.encoders.base import QueryEncoder, unit_rows
 from index.encoders.torch import Encoder
 from index.evaluation import evaluate, load_questions
 from index.retriever import Retriever
@@ -300,12 +301,18 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
             passage_backend=backend,
         )
 
+    loads: dict[str, str] = {}
+
     def full_build(backend: str) -> tuple[Retriever, float]:
         settings = settings_for(backend)
         cached_encoder(settings.cache_dir, encoder, "float32")  # the export, outside the clock
+        before = os.getloadavg()[0]
         start = time.perf_counter()
         built = Retriever(settings, encoder=encoder)
-        return built, time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        loads[backend] = f"{before:.1f}-{os.getloadavg()[0]:.1f}"
+        progress(f"build: {backend} {seconds:.0f} s, load average {loads[backend]}")
+        return built, seconds
 
     progress("build: passages by torch (the reference)")
     by_torch, torch_s = full_build("torch")
@@ -317,6 +324,17 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
     agreement = min(
         float((by_torch.data.paragraph_vectors * built.data.paragraph_vectors).sum(axis=1).min()),
         float((by_torch.data.sentence_vectors * built.data.sentence_vectors).sum(axis=1).min()),
+    )
+    ours, theirs = built.data.tokens, by_torch.data.tokens
+    same_ids = np.array_equal(ours.ids, theirs.ids)
+    steps = np.abs(ours.vectors.astype(np.int16) - theirs.vectors.astype(np.int16))
+    token_cosine = float(
+        (
+            unit_rows(ours.rows(np.arange(len(ours.ids))))
+            * unit_rows(theirs.rows(np.arange(len(theirs.ids))))
+        )
+        .sum(axis=1)
+        .min()
     )
     embedded = built.last_report.texts_embedded
     del by_torch
@@ -342,7 +360,8 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
             "passages/s (full build), passages by ONNX float32",
             f"{n / onnx_s:.1f} passages/s ({onnx_s:.0f} s)",
             f"passages by torch (before) {n / torch_s:.1f} passages/s ({torch_s:.0f} s); "
-            f"{embedded} texts: paragraphs + sentences, deduplicated",
+            f"{embedded} texts: paragraphs + sentences, deduplicated; load average torch "
+            f"{loads['torch']}, onnx {loads['onnx']}",
             f"{torch_s / onnx_s:.2f}x",
             ">= 2x",
         ),
@@ -353,6 +372,15 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
             "every paragraph and sentence vector",
             "",
             ">= 0.9999",
+        ),
+        Row(
+            f"index build, {n} synthetic paragraphs",
+            "ONNX vs torch token vectors (int8 as stored): min cosine; int8 steps apart",
+            f"{token_cosine:.5f}; at most {int(steps.max())}, "
+            f"{float((steps == 0).mean()) * 100:.2f} % equal",
+            f"{len(ours.ids)} tokens, same token ids: {same_ids}",
+            "",
+            ">= 0.9999; <= 1 step",
         ),
         Row(
             f"index build, {n} + 1 paragraphs (new Retriever)",

@@ -11,7 +11,12 @@ from index.config import IndexSettings
 from index.encoders.backends import passage_encoder, query_encoder
 from index.encoders.base import PassageEncoder, QueryEncoder
 from index.encoders.torch import Encoder
-from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
+from index.errors import (
+    IndexCorruptError,
+    IndexVersionError,
+    PassageNotFoundError,
+    SourceNotFoundError,
+)
 from index.ingest.loaders import load_sources
 from index.models import Answer, Passage, Source
 from index.search.query import Query, clean_query
@@ -154,6 +159,11 @@ class Retriever:
             for index in (data.paragraph_index, data.sentence_index):
                 tune_search(index, self.settings)
             return data, data.sources
+        except IndexVersionError as exc:
+            # Not damage: the format moved on (or back), and a rebuild is all it takes.
+            era = "an older" if exc.older else "another"
+            log.info("index cache was built by %s version of Quotebot; rebuilding", era)
+            return None, []
         except IndexCorruptError as exc:
             log.warning("index cache is corrupt (%s); rebuilding", exc)
             return None, []

@@ -28,7 +28,7 @@ from index.config import IndexSettings
 from index.encoders.base import PassageEncoder
 from index.encoders.cache import cached_vectors
 from index.encoders.torch import Encoder
-from index.errors import IndexCorruptError
+from index.errors import IndexCorruptError, IndexVersionError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
 from index.search.features import People
@@ -321,15 +321,18 @@ def current_build(settings: IndexSettings) -> Path | None:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """Parse a build's manifest; IndexCorruptError when it is missing, truncated or foreign."""
+    """Parse a build's manifest; IndexCorruptError when it is missing, truncated or foreign,
+    IndexVersionError when another version of Quotebot wrote it."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexCorruptError(f"{folder / MANIFEST} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"{folder / MANIFEST} is unreadable ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorruptError(f"{folder / MANIFEST} has another format version")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("format_version"), int):
+        raise IndexCorruptError(f"{folder / MANIFEST} has no format version")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexVersionError(manifest["format_version"], FORMAT_VERSION)
     return manifest
 
 

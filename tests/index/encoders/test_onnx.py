@@ -57,7 +57,11 @@ def test_float32_onnx_token_vectors_match_torch_and_store_the_same_int8(
     paragraphs = [p.text for p in retriever.data.passages]
 
     def by_text(chunks):
-        return {paragraphs[r]: t for rows, _, tokens in chunks for r, t in zip(rows, tokens)}
+        return {
+            paragraphs[r]: t
+            for rows, _, tokens in chunks
+            for r, t in zip(rows, tokens, strict=True)
+        }
 
     mine, reference = (
         by_text(onnx.encode_chunks(paragraphs, 64)),
