@@ -113,10 +113,16 @@ def test_eval_prints_every_method_and_plots(cli_env, tmp_path):
 
 
 def test_a_build_logs_nothing_at_the_default_level(cli_env, tmp_path):
-    """A first build at the default level prints its summary and no library chatter."""
-    built = run({**cli_env, "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "fresh")}, "build")
+    """A first build, then a search on the index it left (loaded from disk), print their results
+    at the default level and no library chatter (bm25s logs at DEBUG when it builds, loads and
+    retrieves)."""
+    env = {**cli_env, "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "fresh")}
+    built = run(env, "build")
     assert built.returncode == 0 and "index: added" in built.stdout
     assert built.stderr == ""
+    searched = run(env, "search", "What did the report say?")
+    assert searched.returncode == 0 and searched.stdout
+    assert searched.stderr == ""
 
 
 def test_add_in_a_new_process_embeds_only_the_new_texts_and_says_what_changed(cli_env, tmp_path):
