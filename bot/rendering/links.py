@@ -10,7 +10,9 @@ is kept when the sentence is too short or too common to be found unambiguously.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -61,30 +63,34 @@ def _fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
-def _word_matches(haystack: str, needle: str, start: int = 0) -> list[int]:
-    """Positions where `needle` occurs in `haystack` from `start` on, bounded by non-word chars."""
-    found = []
+def _word_matches(haystack: str, needle: str, start: int = 0) -> Iterator[int]:
+    """Positions where `needle` occurs in `haystack` from `start` on, bounded by non-word chars.
+
+    Lazy, because callers need at most the first one or two: on repetitive text a full list costs
+    quadratic time for nothing."""
     position = haystack.find(needle, start)
     while position >= 0:
         before = haystack[position - 1] if position > 0 else " "
         end = position + len(needle)
         after = haystack[end] if end < len(haystack) else " "
         if not before.isalnum() and not after.isalnum():
-            found.append(position)
+            yield position
         position = haystack.find(needle, position + 1)
-    return found
 
 
 def _resolve_folded(text: str, fragment: TextFragment) -> str | None:
     start = _fold(fragment.start)
-    for position in _word_matches(text, start):
-        if fragment.end is None:
-            return text[position : position + len(start)]
-        end = _fold(fragment.end)
-        after = _word_matches(text, end, position + len(start))
-        if after:
-            return text[position : after[0] + len(end)]
-    return None
+    # Only the first start counts: when no end follows it, none follows a later start either.
+    position = next(_word_matches(text, start), None)
+    if position is None:
+        return None
+    if fragment.end is None:
+        return text[position : position + len(start)]
+    end = _fold(fragment.end)
+    after = next(_word_matches(text, end, position + len(start)), None)
+    if after is None:
+        return None
+    return text[position : after + len(end)]
 
 
 def resolve(document: str, fragment: TextFragment) -> str | None:
@@ -97,7 +103,7 @@ def _fragment_for_folded(sentence: str, text: str) -> TextFragment | None:
     if len(words) < MIN_WORDS:
         return None
     wanted = _fold(sentence)
-    if len(_word_matches(text, wanted)) != 1:
+    if len(list(itertools.islice(_word_matches(text, wanted), 2))) != 1:
         return None  # the sentence itself repeats (or is not in the document as whole words)
     candidates = [TextFragment(" ".join(words))] if len(words) <= WHOLE_SENTENCE_WORDS else []
     # Grow both edges together until the first match is this sentence; edges never overlap.

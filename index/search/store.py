@@ -33,6 +33,7 @@ from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
 from index.search.features import People
 from index.search.late import ParagraphTokens
+from index.search.spelling import ArticleWords
 from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class IndexData:
     source_rows: dict[str, tuple[int, int]] = field(init=False)  # id -> paragraph rows [a, b)
     people: People = field(init=False)
     vocabulary: frozenset[str] = field(init=False)  # every BM25 stem of the paragraphs
+    words: ArticleWords = field(init=False)  # every word of the paragraphs, for spelling
     token_df: np.ndarray = field(init=False)  # token id -> paragraphs holding it
     # What the build that made this embedded, and found in the embedding cache (0 when loaded).
     texts_embedded: int = field(init=False, default=0)
@@ -95,6 +97,7 @@ class IndexData:
             raise IndexCorruptError("vector counts do not match the passage table")
         self.people = People.of(self.passages)
         self.vocabulary = frozenset(self.paragraph_bm25.vocab_dict)
+        self.words = ArticleWords.of(self.passages)
         self.token_df = self.tokens.document_frequency()
 
 
