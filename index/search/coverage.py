@@ -20,7 +20,6 @@ The weights and thresholds come from `python -m index train` (grouped cross-vali
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from index.encoders.base import QueryTokens
 from index.models import Coverage
 from index.search.features import (
     FEATURES,
+    WORD_SPAN,
     content_words,
     gives_number,
     number_asked,
@@ -76,7 +76,6 @@ _NUMBER_REASONS = {
     "date": "The article doesn't give a date for that.",
     "duration": "The article doesn't say for how long.",
 }
-_WORD_SPAN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +109,7 @@ def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) 
     nearby_tokens = data.tokens.rows(data.tokens.gather(rows)[0])
     wanted = set(content_words(question))
     found: list[Term] = []
-    for match in _WORD_SPAN.finditer(question):
+    for match in WORD_SPAN.finditer(question):
         folded = words(match.group())
         if not folded or folded[0] not in wanted or any(t.word == folded[0] for t in found):
             continue

@@ -38,15 +38,21 @@ from index.search.tokenize import tokenize
 log = logging.getLogger(__name__)
 
 # Bump when the files, the tokenizer or the vectors change meaning: older builds are then rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _ARRAYS = ("paragraphs.npy", "sentences.npy")
 _FAISS = ("paragraphs.faiss", "sentences.faiss")
 _BM25 = ("bm25_paragraphs", "bm25_sentences")
 # Late interaction: every paragraph's token vectors (int8, read memory-mapped), their scales,
-# their token ids, and where each paragraph's tokens start.
-_TOKENS = ("token_vectors.npy", "token_scales.npy", "token_ids.npy", "token_start.npy")
+# their token ids, and where each paragraph's and each sentence's tokens start.
+_TOKENS = (
+    "token_vectors.npy",
+    "token_scales.npy",
+    "token_ids.npy",
+    "token_start.npy",
+    "token_sentence_start.npy",
+)
 
 
 @dataclass
@@ -91,6 +97,7 @@ class IndexData:
             or len(self.sentence_vectors) != int(counts.sum())
             or len(self.tokens.start) != len(self.passages) + 1
             or int(self.tokens.start[-1]) != len(self.tokens.vectors)
+            or len(self.tokens.sentence_start) != int(counts.sum()) + 1
         ):
             raise IndexCorruptError("vector counts do not match the passage table")
         self.people = People.of(self.passages)
@@ -177,10 +184,20 @@ def build(
         sentence_index=build_faiss(sentence_vectors, settings),
         paragraph_bm25=build_bm25(paragraphs),
         sentence_bm25=build_bm25(sentences),
-        tokens=ParagraphTokens.stack([known_tokens[t] for t in paragraphs], passages.dimension),
+        tokens=ParagraphTokens.stack(
+            [known_tokens[t] for t in paragraphs],
+            passages.dimension,
+            _sentence_lengths(encoder, [p.sentences for s in sources for p in s.passages]),
+        ),
     )
     data.texts_embedded, data.texts_cached = embedded, len(texts) - embedded
     return data
+
+
+def _sentence_lengths(encoder: Encoder, per_paragraph: list[tuple[str, ...]]) -> list[list[int]]:
+    """Each paragraph's sentences' token counts (the tokenizer alone: no forward pass)."""
+    counts = iter(encoder.token_counts([s for sentences in per_paragraph for s in sentences]))
+    return [[next(counts) for _ in sentences] for sentences in per_paragraph]
 
 
 # --- persistence -------------------------------------------------------------------------------
@@ -256,7 +273,13 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         data.sentence_bm25.save(str(staging / _BM25[1]))
         for name, array in zip(
             _TOKENS,
-            (data.tokens.vectors, data.tokens.scales, data.tokens.ids, data.tokens.start),
+            (
+                data.tokens.vectors,
+                data.tokens.scales,
+                data.tokens.ids,
+                data.tokens.start,
+                data.tokens.sentence_start,
+            ),
             strict=True,
         ):
             np.save(staging / name, np.asarray(array), allow_pickle=False)
@@ -369,6 +392,7 @@ def load(folder: Path) -> IndexData:
                 scales=np.load(folder / _TOKENS[1], mmap_mode="r", allow_pickle=False),
                 ids=np.load(folder / _TOKENS[2], allow_pickle=False),
                 start=np.load(folder / _TOKENS[3], allow_pickle=False),
+                sentence_start=np.load(folder / _TOKENS[4], allow_pickle=False),
             ),
         )
     except IndexCorruptError:
