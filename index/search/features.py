@@ -13,11 +13,9 @@ never anything particular to one article. The rows are what `index.search.weight
   point; token by token, a rare word of the question still finds its counterpart.
 - `sentence_late_interaction`: the same MaxSim within one sentence, for the paragraph's best
   sentence: the question's matches have to hold together, not be scattered over a long paragraph.
-- `sentence_content_late_interaction`: the same over the question's content tokens only, its
-  question words ("what did", "who reckons") and punctuation masked.
 - `sentence_token_f1`: BERTScore's F1 of the best sentence: recall of the question's content
   tokens (question words masked) against how closely the sentence's own tokens find the
-  question's (precision), both IDF-weighted. The token-level sentence signals lift paraphrased
+  question's (precision), both IDF-weighted. Both token-level sentence signals lift paraphrased
   questions (README "How answers are scored").
 - `speaker_match`: how many of the question's content words name the paragraph's speaker, their
   role or organisation ("what does the analyst at X think"); `introduction_match`: the same for
@@ -49,14 +47,12 @@ FEATURES: tuple[str, ...] = (
     "speaker_match",
     "introduction_match",
     "sentence_late_interaction",
-    "sentence_content_late_interaction",
     "sentence_token_f1",
 )
 # The features read from token vectors (`index.search.late.token_signals`), in its column order.
 TOKEN_FEATURES: tuple[str, ...] = (
     "late_interaction",
     "sentence_late_interaction",
-    "sentence_content_late_interaction",
     "sentence_token_f1",
 )
 BM25_SATURATION = 4.0

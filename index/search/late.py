@@ -117,25 +117,23 @@ def token_signals(
     sentence_rows: np.ndarray,
     document_frequency: np.ndarray,
 ) -> np.ndarray:
-    """Per paragraph of `rows`: (MaxSim, sentence MaxSim, sentence content MaxSim, sentence
-    token F1), from one product of the question's token vectors with those paragraphs' (only
-    their rows are read).
+    """Per paragraph of `rows`: (MaxSim, sentence MaxSim, sentence token F1), from one product
+    of the question's token vectors with those paragraphs' (only their rows are read).
 
     - MaxSim: every question token takes its closest token of the paragraph, averaged with
       `weights` (see `token_weights`).
     - Sentence MaxSim: the same, every question token taking its closest token within one
       sentence, for the paragraph's best sentence. A long paragraph offers every question token
       some close token somewhere; within one sentence the matches have to hold together.
-    - Sentence content MaxSim: the same over the question's content tokens only
-      (`content_weights`: "what did" and "?" weigh nothing): what is asked about, not how.
-    - Sentence token F1 (BERTScore's, with IDF weights, for the best sentence): that recall over
-      the question's content tokens against precision, how closely the sentence's own tokens find a question token, weighted by their
+    - Sentence token F1 (BERTScore's, with IDF weights, for the best sentence): recall over the
+      question's content tokens (`content_weights`: "what did" and "?" weigh nothing) against
+      precision, how closely the sentence's own tokens find a question token, weighted by their
       IDF over the paragraphs. A sentence that says what the question asks in other words scores
       on both; one that shares a rare word and talks of something else, on recall only.
 
     `sentence_rows[r]` is paragraph r's first sentence row (`IndexData.sentence_start`).
     """
-    found = np.zeros((len(rows), 4), dtype=np.float32)
+    found = np.zeros((len(rows), 3), dtype=np.float32)
     if len(question_tokens) == 0 or len(rows) == 0:
         return found
     gather, offsets = tokens.gather(rows)
@@ -155,7 +153,6 @@ def token_signals(
     recall_tokens = np.maximum.reduceat(similarities, starts, axis=0)
     found[:, 1] = np.maximum.reduceat(recall_tokens @ weights / weights.sum(), owner_start)
     recall = recall_tokens @ content_weights / content_weights.sum()
-    found[:, 2] = np.maximum.reduceat(recall, owner_start)
     paragraph_weights = token_weights(
         np.asarray(tokens.ids[gather]), document_frequency, len(tokens.start) - 1
     )
@@ -163,5 +160,5 @@ def token_signals(
     precision = np.add.reduceat(closest, starts) / np.add.reduceat(paragraph_weights, starts)
     recall, precision = np.maximum(recall, 0.0), np.maximum(precision, 0.0)
     f1 = 2 * recall * precision / np.maximum(recall + precision, 1e-9)
-    found[:, 3] = np.maximum.reduceat(f1, owner_start)
+    found[:, 2] = np.maximum.reduceat(f1, owner_start)
     return found
