@@ -29,11 +29,6 @@ from __future__ import annotations
 import logging
 
 from .builders import (
-    DEFAULT_BOT_PERMISSIONS,
-    DEFAULT_MEMBER_PERMISSIONS,
-    PRIVILEGED_INTENTS,
-    Intent,
-    Permission,
     make_dm_channel,
     make_guild,
     make_member,
@@ -41,6 +36,13 @@ from .builders import (
     make_text_channel,
     make_user,
     snowflake,
+)
+from .flags import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_MEMBER_PERMISSIONS,
+    PRIVILEGED_INTENTS,
+    Intent,
+    Permission,
 )
 from .records import (
     CommandNotSyncedError,
@@ -52,9 +54,11 @@ from .records import (
     RecordedFile,
     RecordedRequest,
 )
-from .server import FakeDiscord, point_discord_at, running_bot
+from .running import point_discord_at, running_bot
+from .server import FakeDiscord
 from .spec_check import Violation
-from .world import ApiError, World
+from .wire import ApiError
+from .world import World
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .builders import DEFAULT_MEMBER_PERMISSIONS, ChannelType, Permission, new_token, snowflake
+from .builders import new_token, snowflake
+from .command_options import SUB_COMMAND, SUB_COMMAND_GROUP, build_options
+from .flags import DEFAULT_MEMBER_PERMISSIONS, ChannelType, Permission
+from .message_rules import find_component
 from .records import CommandNotSyncedError, FakeDiscordError
-from .world import World, find_component, to_id
+from .world import World
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +33,6 @@ MODAL_SUBMIT = 5
 CHAT_INPUT = 1
 USER_COMMAND = 2
 MESSAGE_COMMAND = 3
-
-# Option types
-SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5
-USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 6, 7, 8, 9, 10, 11
 
 _COMMAND_TYPE_NAMES = {
     CHAT_INPUT: "slash command",
@@ -151,120 +150,6 @@ class InteractionBuilder:
                 raise FakeDiscordError(f"{kind} {name!r} is not available in DMs")
         return command
 
-    # ------------------------------------------------------------------ option handling
-
-    def _option_value(
-        self, option: Mapping[str, Any], value: Any, resolved: dict[str, dict], guild_id: str | None
-    ) -> Any:
-        kind = int(option["type"])
-        world = self.world
-        name = option["name"]
-        if kind == STRING:
-            value = str(value)
-            if option.get("min_length") is not None and len(value) < int(option["min_length"]):
-                raise FakeDiscordError(f"option {name!r} is shorter than min_length")
-            if option.get("max_length") is not None and len(value) > int(option["max_length"]):
-                raise FakeDiscordError(f"option {name!r} is longer than max_length")
-        elif kind == INTEGER:
-            if isinstance(value, bool) or int(value) != value:
-                raise FakeDiscordError(f"option {name!r} needs an integer, got {value!r}")
-            value = int(value)
-        elif kind == NUMBER:
-            value = float(value)
-        elif kind == BOOLEAN:
-            if not isinstance(value, bool):
-                raise FakeDiscordError(f"option {name!r} needs a bool, got {value!r}")
-        elif kind in (USER, MENTIONABLE) and _looks_like_user(value, world):
-            user = world.user(value)
-            resolved.setdefault("users", {})[user["id"]] = copy.deepcopy(user)
-            if guild_id is not None and user["id"] in world.members[guild_id]:
-                member = world.member_payload(
-                    guild_id,
-                    user["id"],
-                    permissions=world.compute_permissions(guild_id, user["id"]),
-                )
-                member.pop("user")
-                resolved.setdefault("members", {})[user["id"]] = member
-            value = user["id"]
-        elif kind in (ROLE, MENTIONABLE):
-            rid = to_id(value)
-            roles = {r["id"]: r for r in world.guild(guild_id or "")["roles"]} if guild_id else {}
-            if rid not in roles:
-                raise FakeDiscordError(f"option {name!r}: unknown role {value!r}")
-            resolved.setdefault("roles", {})[rid] = copy.deepcopy(roles[rid])
-            value = rid
-        elif kind == CHANNEL:
-            channel = world.channel(value)
-            partial = {
-                k: copy.deepcopy(channel[k])
-                for k in ("id", "name", "type", "parent_id", "thread_metadata", "guild_id")
-                if k in channel
-            }
-            partial["permissions"] = str(int(DEFAULT_MEMBER_PERMISSIONS))
-            resolved.setdefault("channels", {})[channel["id"]] = partial
-            value = channel["id"]
-        elif kind == ATTACHMENT:
-            filename, data, content_type = _attachment_spec(value)
-            attachment = world.build_attachments(
-                "ephemeral-attachments", [{"id": 0}], {0: (filename, content_type, data)}
-            )[0]
-            attachment["ephemeral"] = True
-            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
-            value = attachment["id"]
-        if kind in (INTEGER, NUMBER):
-            if option.get("min_value") is not None and value < option["min_value"]:
-                raise FakeDiscordError(f"option {name!r} is below min_value")
-            if option.get("max_value") is not None and value > option["max_value"]:
-                raise FakeDiscordError(f"option {name!r} is above max_value")
-        choices = option.get("choices")
-        if choices and value not in [c["value"] for c in choices]:
-            raise FakeDiscordError(
-                f"option {name!r}: {value!r} is not one of the choices "
-                f"{[c['value'] for c in choices]}"
-            )
-        return value
-
-    def _build_options(
-        self,
-        definitions: list[Mapping[str, Any]],
-        values: Mapping[str, Any],
-        resolved: dict[str, dict],
-        guild_id: str | None,
-        focused: str | None,
-    ) -> list[dict[str, Any]]:
-        by_name = {d["name"]: d for d in definitions}
-        unknown_names = set(values) - set(by_name)
-        if unknown_names:
-            raise FakeDiscordError(
-                f"unknown option(s) {sorted(unknown_names)}; the command has {sorted(by_name)}"
-            )
-        out = []
-        for definition in definitions:
-            name = definition["name"]
-            if name not in values:
-                if definition.get("required") and focused is None:
-                    raise FakeDiscordError(f"required option {name!r} is missing")
-                continue
-            if focused is not None:
-                value = values[name]
-                if name == focused:
-                    out.append(
-                        {
-                            "name": name,
-                            "type": int(definition["type"]),
-                            "value": str(value),
-                            "focused": True,
-                        }
-                    )
-                    continue
-            value = self._option_value(definition, values[name], resolved, guild_id)
-            out.append({"name": name, "type": int(definition["type"]), "value": value})
-        if focused is not None and focused not in values:
-            raise FakeDiscordError(f"focused option {focused!r} has no value")
-        if focused is not None and not by_name[focused].get("autocomplete"):
-            raise FakeDiscordError(f"option {focused!r} does not have autocomplete enabled")
-        return out
-
     # ------------------------------------------------------------------ payloads
 
     def chat_input(
@@ -307,7 +192,7 @@ class InteractionBuilder:
             definitions = list(match.get("options") or [])
         if any(int(d["type"]) in (SUB_COMMAND, SUB_COMMAND_GROUP) for d in definitions):
             raise FakeDiscordError(f"{name!r} needs a subcommand")
-        built = self._build_options(definitions, options or {}, resolved, guild_id, focused)
+        built = build_options(self.world, definitions, options or {}, resolved, guild_id, focused)
         for sub, kind in reversed(chain):
             built = [{"name": sub, "type": kind, "options": built}]
         data: dict[str, Any] = {
@@ -404,20 +289,6 @@ class InteractionBuilder:
         payload["data"] = data
         payload["message"] = self.world.wire_message(message)
         return payload
-
-
-def _looks_like_user(value: Any, world: World) -> bool:
-    if isinstance(value, Mapping):
-        return "username" in value
-    return to_id(value) in world.users
-
-
-def _attachment_spec(value: Any) -> tuple[str, bytes, str]:
-    """Accept ``{"filename", "data", "content_type"?}`` or ``(filename, data)``."""
-    if isinstance(value, Mapping):
-        return str(value["filename"]), bytes(value["data"]), str(value.get("content_type", ""))
-    filename, data = value
-    return str(filename), bytes(data), ""
 
 
 def is_dm_channel(channel: Mapping[str, Any]) -> bool:

@@ -293,3 +293,11 @@ class SpecChecker:
             pointer = _CHANNEL_POINTER if schema == _CHANNEL else self.spec.schema_pointer(schema)
             for at, part in _select(data, path):
                 self._check("fake", f"dispatch {event} ({schema})", pointer, part, at)
+
+
+def spec_report(violations: list[Violation]) -> str:
+    lines = "\n".join(f"  - {v}" for v in violations)
+    return (
+        f"Discord's OpenAPI spec rejects {len(violations)} payload(s) (fix the side named; a "
+        f"known spec quirk goes in fakecord.spec_check.ALLOWED with its reason):\n{lines}"
+    )

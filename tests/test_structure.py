@@ -117,7 +117,7 @@ def test_no_module_is_over_400_lines():
     long = sorted(
         f"{path.relative_to(PROJECT_ROOT)}: {lines} lines"
         for module, path in MODULES.items()
-        if module.split(".")[0] in ("index", "bot")
+        if module.split(".")[0] in ("index", "bot", "fakecord")
         and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     )
     assert not long

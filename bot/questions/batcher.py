@@ -63,24 +63,29 @@ class Answerer:
     async def _run(self) -> None:
         assert self._queue is not None
         queue = self._queue
-        loop = asyncio.get_running_loop()
         while True:
-            batch = [await queue.get()]
-            deadline = loop.time() + self.max_wait
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(queue.get_nowait())
-                    continue
-                except asyncio.QueueEmpty:
-                    pass
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(queue.get(), remaining))
-                except TimeoutError:
-                    break
-            await self._answer(batch)
+            # No name holds the batch between passes: idle, the worker keeps no answers alive.
+            await self._answer(await self._next_batch(queue))
+
+    async def _next_batch(self, queue: asyncio.Queue[_Pending]) -> list[_Pending]:
+        """The next question and those arriving within `max_wait` of it (up to `max_batch`)."""
+        loop = asyncio.get_running_loop()
+        batch = [await queue.get()]
+        deadline = loop.time() + self.max_wait
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(queue.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(queue.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
 
     async def _answer(self, batch: list[_Pending]) -> None:
         groups: dict[tuple[int | None, str | None], list[_Pending]] = defaultdict(list)

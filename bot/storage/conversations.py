@@ -8,6 +8,7 @@ never returned and are deleted in passing as new turns are written, so the table
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,10 +25,12 @@ class Conversations:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         insert: Callable[[Any], Any],
         window: timedelta,
     ) -> None:
         self._sessions = sessions
+        self._transaction = transaction
         self._insert = insert
         self.window = window
         self._cleared_at: datetime | None = None
@@ -36,7 +39,7 @@ class Conversations:
         self, keys: Sequence[str], turn: Context, now: datetime | None = None
     ) -> None:
         """Make `turn` the latest of each conversation in `keys`, in a transaction of its own."""
-        async with self._sessions.begin() as session:
+        async with self._transaction() as session:
             await self.write(session, keys, turn, now)
 
     async def write(

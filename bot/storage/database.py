@@ -7,9 +7,11 @@ mode with synchronous=FULL: every committed write survives the process being kil
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -19,7 +21,12 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.storage.conversations import Conversations
 from bot.storage.migrate import StorageError, alembic_config, prepare_sqlite_folder
@@ -74,8 +81,18 @@ class Database:
     def __init__(self, engine: AsyncEngine, followup_window: timedelta = FOLLOWUP_WINDOW) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a transaction keeps the lock across the event
+        # loop's turns: on a busy loop (a flood of questions) writers queued in SQLite's busy
+        # handler outwait its timeout ("database is locked"). They queue here instead, on the
+        # loop, without a timeout. PostgreSQL writes rows side by side.
+        sqlite = engine.dialect.name == "sqlite"
+        self._write_turn: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if sqlite else contextlib.nullcontext()
+        )
         self._answer_channels: set[tuple[int, int]] | None = None
-        self.conversations = Conversations(self._sessions, self._insert, followup_window)
+        self.conversations = Conversations(
+            self._sessions, self.transaction, self._insert, followup_window
+        )
 
     @classmethod
     async def open(cls, url: str, followup_window: timedelta = FOLLOWUP_WINDOW) -> Database:
@@ -106,6 +123,12 @@ class Database:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed at the end (one writer at a time on SQLite)."""
+        async with self._write_turn, self._sessions.begin() as session:
+            yield session
+
     def _insert(self, table: Any) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
@@ -128,7 +151,7 @@ class Database:
     ) -> int:
         """Store an answer as posted, and the conversation `turn` it adds under `turn_keys`, in
         one transaction; returns its id (votes and buttons refer to it)."""
-        async with self._sessions.begin() as session:
+        async with self.transaction() as session:
             if turn is not None:
                 await self.conversations.write(session, turn_keys, turn)
             record = AnswerRecord(
@@ -161,7 +184,7 @@ class Database:
             index_elements=[Vote.answer_id, Vote.user_id],
             set_={"value": value, "voted_at": _now()},
         )
-        async with self._sessions.begin() as session:
+        async with self.transaction() as session:
             await session.execute(statement)
         return await self.vote_counts(answer_id)
 
@@ -196,7 +219,7 @@ class Database:
         unknown = set(changes) - set(GuildConfig.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown server settings: {', '.join(sorted(unknown))}")
-        async with self._sessions.begin() as session:
+        async with self.transaction() as session:
             row = await session.get(GuildSettings, guild_id)
             if row is None:
                 row = GuildSettings(guild_id=guild_id, private_by_default=False, threads=False)
@@ -219,7 +242,7 @@ class Database:
         channels = await self._load_answer_channels()
         if (guild_id, channel_id) in channels:
             return False
-        async with self._sessions.begin() as session:
+        async with self.transaction() as session:
             session.add(
                 AnswerChannel(
                     guild_id=guild_id, channel_id=channel_id, added_by=user_id, added_at=_now()
@@ -230,7 +253,7 @@ class Database:
 
     async def remove_answer_channel(self, guild_id: int, channel_id: int) -> bool:
         """True when removed, False when it was not one."""
-        async with self._sessions.begin() as session:
+        async with self.transaction() as session:
             result = await session.execute(
                 delete(AnswerChannel).where(
                     AnswerChannel.guild_id == guild_id, AnswerChannel.channel_id == channel_id

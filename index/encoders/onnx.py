@@ -73,10 +73,12 @@ class OnnxEncoder:
             meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
             options = ort.SessionOptions()
             options.log_severity_level = 3  # warnings about unused initialisers are noise
-            # onnxruntime's pool threads spin briefly between runs before sleeping: a burst of
-            # question chunks runs ~10 % faster (p99 of 64 at once: 143 vs 159 ms) and an idle
-            # bot loses only those moments of spinning after its last chunk.
+            # onnxruntime's pool threads may spin rather than sleep while a run lasts (64
+            # questions at once: p99 143 vs 159 ms), but stop when it returns: spinning on, they
+            # took the CPU from the scoring of the question just encoded (under load, scoring
+            # then took 8-18 ms instead of 2: bench/README.md).
             options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+            options.add_session_config_entry("session.force_spinning_stop", "1")
             precision: Precision = meta.get("precision", "int8")
             self._session = ort.InferenceSession(
                 str(folder / MODEL_FILES[precision]), options, providers=["CPUExecutionProvider"]

@@ -19,6 +19,7 @@ The weights and thresholds come from `python -m index train` (grouped cross-vali
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,8 +34,6 @@ from index.search.features import (
     content_words,
     gives_number,
     number_asked,
-    spelling_closeness,
-    text_words,
     words,
 )
 from index.search.tokenize import tokenize
@@ -99,34 +98,37 @@ class Verdict:
     threshold: float
 
 
+@functools.lru_cache(maxsize=65536)
+def _folded(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """A word of a question as `words` folds it, and its BM25 stems; None when it folds to
+    nothing. Cached: the same words come back question after question."""
+    folded = words(text)
+    return (folded[0], tuple(tokenize(folded[0]))) if folded else None
+
+
 def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) -> list[Term]:
     """The question's content words, each with the TERM_FEATURES of its best match among the
     paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read)."""
     rows = top[:TERM_CANDIDATES]
-    nearby_words = frozenset(
-        w for row in rows.tolist() for w in text_words(data.passages[row].text)
-    )
+    nearby_words = data.words.near(rows)
     nearby_tokens = data.tokens.rows(data.tokens.gather(rows)[0])
     wanted = set(content_words(question))
+    # As lists: a question has a dozen tokens, fewer than numpy needs to pay for its calls.
+    spans, ids = tokens.spans.tolist(), tokens.ids.tolist()
     found: list[Term] = []
     for match in WORD_SPAN.finditer(question):
-        folded = words(match.group())
-        if not folded or folded[0] not in wanted or any(t.word == folded[0] for t in found):
+        folded = _folded(match.group())
+        if folded is None or folded[0] not in wanted or any(t.word == folded[0] for t in found):
             continue
-        word = folded[0]
-        stems = tokenize(word)
+        word, stems = folded
         in_vocabulary = bool(stems) and all(s in data.vocabulary for s in stems)
-        spelling = (
-            1.0
-            if in_vocabulary
-            else max((spelling_closeness(word, w) for w in nearby_words), default=0.0)
-        )
-        pieces = np.flatnonzero(
-            (tokens.spans[:, 0] >= match.start()) & (tokens.spans[:, 1] <= match.end())
-        )
+        spelling = 1.0 if in_vocabulary else nearby_words.closest(word)
+        pieces = [i for i, (a, b) in enumerate(spans) if a >= match.start() and b <= match.end()]
         closeness, rarity = 0.0, 1.0
-        if len(pieces):
-            rarity = math.log1p(float(tokens.ids[pieces].max())) / math.log(tokens.vocabulary_size)
+        if pieces:
+            rarity = math.log1p(float(max(ids[i] for i in pieces))) / math.log(
+                tokens.vocabulary_size
+            )
             if len(nearby_tokens):
                 vector = tokens.vectors[pieces].mean(axis=0)
                 vector /= max(float(np.linalg.norm(vector)), 1e-9)

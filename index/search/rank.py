@@ -206,7 +206,9 @@ def _learned(
     )
     late = matrix[:, FEATURES.index("late_interaction")]
     ranking = weights.rank_scores(matrix, FEATURES)
-    ranking[np.setdiff1d(np.arange(len(ranking)), shortlist)] = ranking[shortlist].min() - 1.0
+    behind = np.ones(len(ranking), dtype=bool)  # a mask: setdiff1d would sort, every question
+    behind[shortlist] = False
+    ranking[behind] = ranking[shortlist].min() - 1.0
     top = found.candidates[np.lexsort((found.candidates, -ranking))]
     verdict = judge(query.text, query.token_vectors, data, top, matrix, ranking, weights)
     return ranking, late, verdict

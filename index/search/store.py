@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ from index.errors import IndexCorruptError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
 from index.search.features import People
-from index.search.late import ParagraphTokens
+from index.search.late import ParagraphTokens, sentence_lengths
+from index.search.spelling import ArticleWords
 from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,8 @@ _FAISS = ("paragraphs.faiss", "sentences.faiss")
 _BM25 = ("bm25_paragraphs", "bm25_sentences")
 # Late interaction: every paragraph's token vectors (int8, read memory-mapped), their scales,
 # their token ids, and where each paragraph's and each sentence's tokens start.
-_TOKENS = (
-    "token_vectors.npy",
-    "token_scales.npy",
-    "token_ids.npy",
-    "token_start.npy",
-    "token_sentence_start.npy",
+_TOKENS = tuple(
+    f"token_{name}.npy" for name in ("vectors", "scales", "ids", "start", "sentence_start")
 )
 
 
@@ -77,6 +74,7 @@ class IndexData:
     source_rows: dict[str, tuple[int, int]] = field(init=False)  # id -> paragraph rows [a, b)
     people: People = field(init=False)
     vocabulary: frozenset[str] = field(init=False)  # every BM25 stem of the paragraphs
+    words: ArticleWords = field(init=False)  # every word of the paragraphs, for spelling
     token_df: np.ndarray = field(init=False)  # token id -> paragraphs holding it
     # What the build that made this embedded, and found in the embedding cache (0 when loaded).
     texts_embedded: int = field(init=False, default=0)
@@ -102,6 +100,7 @@ class IndexData:
             raise IndexCorruptError("vector counts do not match the passage table")
         self.people = People.of(self.passages)
         self.vocabulary = frozenset(self.paragraph_bm25.vocab_dict)
+        self.words = ArticleWords.of(self.passages)
         self.token_df = self.tokens.document_frequency()
 
 
@@ -187,17 +186,13 @@ def build(
         tokens=ParagraphTokens.stack(
             [known_tokens[t] for t in paragraphs],
             passages.dimension,
-            _sentence_lengths(encoder, [p.sentences for s in sources for p in s.passages]),
+            sentence_lengths(
+                encoder.token_counts, [p.sentences for s in sources for p in s.passages]
+            ),
         ),
     )
     data.texts_embedded, data.texts_cached = embedded, len(texts) - embedded
     return data
-
-
-def _sentence_lengths(encoder: Encoder, per_paragraph: list[tuple[str, ...]]) -> list[list[int]]:
-    """Each paragraph's sentences' token counts (the tokenizer alone: no forward pass)."""
-    counts = iter(encoder.token_counts([s for sentences in per_paragraph for s in sentences]))
-    return [[next(counts) for _ in sentences] for sentences in per_paragraph]
 
 
 # --- persistence -------------------------------------------------------------------------------
@@ -273,13 +268,7 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         data.sentence_bm25.save(str(staging / _BM25[1]))
         for name, array in zip(
             _TOKENS,
-            (
-                data.tokens.vectors,
-                data.tokens.scales,
-                data.tokens.ids,
-                data.tokens.start,
-                data.tokens.sentence_start,
-            ),
+            [getattr(data.tokens, f.name) for f in fields(data.tokens)],
             strict=True,
         ):
             np.save(staging / name, np.asarray(array), allow_pickle=False)
