@@ -49,6 +49,7 @@ class Encoder:
         self.question_chunk = 32
         self._lock = threading.Lock()
         self._model: Any = None
+        self._tokenizer: Any = None
         self._dimension: int | None = None
         if not lazy:
             self.load()
@@ -119,6 +120,27 @@ class Encoder:
             )
             self.texts_encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """How many tokens each text has, special tokens left out: no forward pass, and with the
+        model not loaded only its tokenizer is (a build that re-uses every token vector)."""
+        if not texts:
+            return []
+        if self._tokenizer is None:
+            if self._model is not None:
+                self._tokenizer = self._model.tokenizer
+            else:
+                from transformers import AutoTokenizer  # slow import, keep it here
+
+                try:
+                    self._tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(self.name))
+                except (OSError, ValueError) as exc:
+                    raise ModelLoadError(
+                        f"cannot load the tokenizer of {self.name!r} ({type(exc).__name__}: "
+                        f"{exc}). Set index.model to a local sentence-transformers folder"
+                    ) from None
+        ids = self._tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(i) for i in ids]
 
     def encode_chunks(
         self, texts: list[str], size: int | None = None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ from index.encoders.base import QueryTokens
 from index.models import Coverage
 from index.search.features import (
     FEATURES,
+    WORD_SPAN,
     content_words,
     gives_number,
     number_asked,
@@ -75,7 +75,6 @@ _NUMBER_REASONS = {
     "date": "The article doesn't give a date for that.",
     "duration": "The article doesn't say for how long.",
 }
-_WORD_SPAN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +116,7 @@ def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) 
     # As lists: a question has a dozen tokens, fewer than numpy needs to pay for its calls.
     spans, ids = tokens.spans.tolist(), tokens.ids.tolist()
     found: list[Term] = []
-    for match in _WORD_SPAN.finditer(question):
+    for match in WORD_SPAN.finditer(question):
         folded = _folded(match.group())
         if folded is None or folded[0] not in wanted or any(t.word == folded[0] for t in found):
             continue

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,22 +32,24 @@ from index.errors import IndexCorruptError, IndexVersionError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
 from index.search.features import People
-from index.search.late import ParagraphTokens
+from index.search.late import ParagraphTokens, sentence_lengths
 from index.search.spelling import ArticleWords
 from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
 # Bump when the files, the tokenizer or the vectors change meaning: older builds are then rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _ARRAYS = ("paragraphs.npy", "sentences.npy")
 _FAISS = ("paragraphs.faiss", "sentences.faiss")
 _BM25 = ("bm25_paragraphs", "bm25_sentences")
 # Late interaction: every paragraph's token vectors (int8, read memory-mapped), their scales,
-# their token ids, and where each paragraph's tokens start.
-_TOKENS = ("token_vectors.npy", "token_scales.npy", "token_ids.npy", "token_start.npy")
+# their token ids, and where each paragraph's and each sentence's tokens start.
+_TOKENS = tuple(
+    f"token_{name}.npy" for name in ("vectors", "scales", "ids", "start", "sentence_start")
+)
 
 
 @dataclass
@@ -93,6 +95,7 @@ class IndexData:
             or len(self.sentence_vectors) != int(counts.sum())
             or len(self.tokens.start) != len(self.passages) + 1
             or int(self.tokens.start[-1]) != len(self.tokens.vectors)
+            or len(self.tokens.sentence_start) != int(counts.sum()) + 1
         ):
             raise IndexCorruptError("vector counts do not match the passage table")
         self.people = People.of(self.passages)
@@ -171,7 +174,13 @@ def build(
         sentence_index=build_faiss(sentence_vectors, settings),
         paragraph_bm25=build_bm25(paragraphs),
         sentence_bm25=build_bm25(sentences),
-        tokens=ParagraphTokens.stack([found.tokens[t] for t in paragraphs], passages.dimension),
+        tokens=ParagraphTokens.stack(
+            [found.tokens[t] for t in paragraphs],
+            passages.dimension,
+            sentence_lengths(
+                encoder.token_counts, [p.sentences for s in sources for p in s.passages]
+            ),
+        ),
     )
     data.texts_embedded, data.texts_cached = found.embedded, len(texts) - found.embedded
     return data
@@ -250,7 +259,7 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         data.sentence_bm25.save(str(staging / _BM25[1]))
         for name, array in zip(
             _TOKENS,
-            (data.tokens.vectors, data.tokens.scales, data.tokens.ids, data.tokens.start),
+            [getattr(data.tokens, f.name) for f in fields(data.tokens)],
             strict=True,
         ):
             np.save(staging / name, np.asarray(array), allow_pickle=False)
@@ -366,6 +375,7 @@ def load(folder: Path) -> IndexData:
                 scales=np.load(folder / _TOKENS[1], mmap_mode="r", allow_pickle=False),
                 ids=np.load(folder / _TOKENS[2], allow_pickle=False),
                 start=np.load(folder / _TOKENS[3], allow_pickle=False),
+                sentence_start=np.load(folder / _TOKENS[4], allow_pickle=False),
             ),
         )
     except IndexCorruptError:
