@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.questions.extract import shorten_and_clean
 from bot.storage.shown import ShownAnswer, to_json
 from bot.ui.answer import answer_embed, answer_view
 from index.errors import QuotebotError
@@ -50,15 +51,9 @@ class Question:
     source: str | None = None
 
 
-def clean(bot: Quotebot, question: str, source: str | None = None) -> tuple[str, str]:
-    """(the question shortened, its cleaned text); domain errors (empty, unknown source) first."""
-    asked = question[: bot.settings.bot.max_question_chars]
-    return asked, bot.retriever.clean(asked, source)
-
-
 async def admit(bot: Quotebot, question: str, asker: Asker, source: str | None = None) -> Question:
     """The question cleaned once, if the asker may ask now; QuotebotError says why not."""
-    asked, text = clean(bot, question, source)
+    asked, text = shorten_and_clean(question, bot.settings.bot, bot.retriever, source)
     await check_cooldowns(bot, asker)
     return Question(asked, text, asker, source)
 
