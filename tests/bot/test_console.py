@@ -108,6 +108,7 @@ def test_a_terminal_gets_line_editing_and_history(retriever):
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
         os.close(controller)
     asked = b"Asked: Which country supplies Russia with drones?"
     assert output.count(asked) == 2, output[-3000:]
