@@ -16,6 +16,7 @@ from bot.rendering.text import escape
 from bot.settings import Settings
 from bot.storage import Database
 from bot.ui.answer import AnswerButton
+from bot.ui.source_pages import SourcePageButton
 from index.errors import QuotebotError
 from index.retriever import Retriever
 
@@ -84,8 +85,9 @@ class Quotebot(commands.AutoShardedBot):
                 self.settings.bot.database_url,
                 followup_window=timedelta(seconds=self.settings.bot.followup_seconds),
             )
-        # Answer buttons are handled from their custom_id by any process, after any restart.
-        self.add_dynamic_items(AnswerButton)
+        # Answer and source-list buttons are handled from their custom_id by any process, after
+        # any restart.
+        self.add_dynamic_items(AnswerButton, SourcePageButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         guild_id = self.settings.dev_guild_id

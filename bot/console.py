@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.questions.batcher import Answerer
+from bot.questions.extract import shorten_and_clean
 from bot.rendering.answers import render_answer
 from bot.rendering.browsing import render_passage, render_source, render_sources_page
 from bot.rendering.text import TITLE_LIMIT, plain, to_text
@@ -91,11 +92,10 @@ class Console:
 
     async def ask(self, question: str) -> str:
         settings = self.settings.bot
-        question = question[: settings.max_question_chars]
+        question, text = shorten_and_clean(question, settings, self.retriever)
         context = self.turn
         if context is not None and time.monotonic() - self.turn_at > settings.followup_seconds:
             context = None
-        text = self.retriever.clean(question)
         resolution = resolve_followup(
             text, context, max_chars=self.retriever.settings.max_query_chars
         )

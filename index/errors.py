@@ -28,6 +28,17 @@ class IndexCorruptError(QuotebotError):
     """A built index on disk is unreadable or does not match its manifest."""
 
 
+class IndexVersionError(QuotebotError):
+    """A built index on disk has another format version: not damage, only a rebuild to do."""
+
+    def __init__(self, found: object, expected: int) -> None:
+        self.older = isinstance(found, int) and found < expected
+        super().__init__(
+            f"the index cache has format version {found}; this version of Quotebot reads "
+            f"{expected} (it rebuilds the index)"
+        )
+
+
 class ModelLoadError(QuotebotError):
     """The embedding model cannot be loaded."""
 

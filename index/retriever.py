@@ -11,7 +11,12 @@ from index.config import IndexSettings
 from index.encoders.backends import passage_encoder, query_encoder
 from index.encoders.base import PassageEncoder, QueryEncoder
 from index.encoders.torch import Encoder
-from index.errors import IndexCorruptError, PassageNotFoundError, SourceNotFoundError
+from index.errors import (
+    IndexCorruptError,
+    IndexVersionError,
+    PassageNotFoundError,
+    SourceNotFoundError,
+)
 from index.ingest.loaders import load_sources
 from index.models import Answer, Passage, Source
 from index.search.query import Query, clean_query
@@ -133,35 +138,35 @@ class Retriever:
             self._passage_encoder = passage_encoder(self.settings, self.encoder, self.query_encoder)
         return self._passage_encoder
 
-    def _on_disk(
-        self, files: dict[str, str]
-    ) -> tuple[IndexData | None, IndexData | None, list[Source]]:
-        """The build on disk when it matches these files and this model; else None, that build
-        when it can be re-used (same model: its paragraphs' token vectors), and its sources (what
-        a rebuild reports its changes against)."""
+    def _on_disk(self, files: dict[str, str]) -> tuple[IndexData | None, list[Source]]:
+        """The build on disk when it matches these files and this model, else None; and that
+        build's sources (what a rebuild reports its changes against)."""
         try:
             folder = current_build(self.settings)
             if folder is None:
-                return None, None, []
+                return None, []
             manifest = read_manifest(folder)
-            same_model = manifest.get("model", {}).get("name") == self.encoder.name
             if (
                 manifest.get("files") != files
-                or not same_model
+                or manifest.get("model", {}).get("name") != self.encoder.name
                 or manifest.get("faiss_index") != self.settings.faiss_index
             ):
                 log.info(
                     "index cache is out of date (sources, model or index type changed); rebuilding"
                 )
-                old = sources_from_manifest(manifest)
-                return None, (load(folder) if same_model else None), old
+                return None, sources_from_manifest(manifest)
             data = load(folder)
             for index in (data.paragraph_index, data.sentence_index):
                 tune_search(index, self.settings)
-            return data, data, data.sources
+            return data, data.sources
+        except IndexVersionError as exc:
+            # Not damage: the format moved on (or back), and a rebuild is all it takes.
+            era = "an older" if exc.older else "another"
+            log.info("index cache was built by %s version of Quotebot; rebuilding", era)
+            return None, []
         except IndexCorruptError as exc:
             log.warning("index cache is corrupt (%s); rebuilding", exc)
-            return None, None, []
+            return None, []
 
     def reload(self) -> ReloadReport:
         """Re-read the sources folder; rebuild (embedding only texts never embedded) if anything
@@ -175,9 +180,8 @@ class Retriever:
                 and current.model == self.encoder.name
             ):
                 return ReloadReport((), (), (), 0, 0, rebuilt=False)
-            previous = current
             if current is None:
-                cached, previous, before = self._on_disk(files)
+                cached, before = self._on_disk(files)
                 if cached is not None:
                     self._data = cached
                     log.info("index loaded from cache: %d passages", len(cached.passages))
@@ -190,7 +194,6 @@ class Retriever:
                 files,
                 self.encoder,
                 self.settings,
-                previous=previous,
                 passages=self.passage_encoder,
             )
             save(data, self.settings)

@@ -46,9 +46,9 @@ from index.search.coverage import (
     partial_features,
     terms,
 )
-from index.search.features import FEATURES, words
+from index.search.features import FEATURES, TOKEN_FEATURES, words
 from index.search.query import Query, clean_query
-from index.search.rank import late_interaction, signals
+from index.search.rank import signals, token_features
 from index.search.store import IndexData
 from index.search.tokenize import tokenize
 from index.search.weights import Logistic, Weights
@@ -156,8 +156,8 @@ def examples(retriever: Retriever, bank: list[BankQuestion]) -> list[Example]:
         else:
             candidates = candidate_signals.candidates
             matrix = candidate_signals.feature_matrix(data, query.text)
-            matrix[:, FEATURES.index("late_interaction")] = late_interaction(
-                data, tokens, candidates
+            matrix[:, [FEATURES.index(name) for name in TOKEN_FEATURES]] = token_features(
+                data, query.text, tokens, candidates
             )
         wanted = [normalise_for_match(g) for g in question.gold]
         gold = frozenset(

@@ -40,11 +40,7 @@ async def respond(
     asker = asker_of(interaction)
     admitted = await pipeline.admit(bot, question, asker, source)
     if private is None:
-        private = (
-            (await bot.database.guild_config(asker.guild_id)).private_by_default
-            if asker.guild_id is not None
-            else False
-        )
+        private = admitted.config.private_by_default
     await interaction.response.defer(thinking=True, ephemeral=private)
     context = await conversations.previous_turn(
         bot, conversations.lookup_keys_of_command(interaction)

@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.bot import Quotebot
 from bot.questions import conversations, pipeline
 from bot.questions.extract import mentions_user, question_from_message
+from bot.storage.database import GuildConfig
 from index.errors import QuotebotError
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Mentions(commands.Cog):
         )
         try:
             admitted = await pipeline.admit(self.bot, question, asker)
-            in_thread = await self._answers_in_thread(message, in_answer_channel)
+            in_thread = self._answers_in_thread(message, in_answer_channel, admitted.config)
             context = await conversations.previous_turn(
                 self.bot, conversations.lookup_keys(message, self.bot.user.id)
             )
@@ -90,13 +91,14 @@ class Mentions(commands.Cog):
             return
         await self._reply(message, embed=answered.embed, view=answered.view)
 
-    async def _answers_in_thread(self, message: discord.Message, in_answer_channel: bool) -> bool:
+    @staticmethod
+    def _answers_in_thread(
+        message: discord.Message, in_answer_channel: bool, config: GuildConfig
+    ) -> bool:
         """Whether this server wants answer-channel questions answered in a new thread."""
         if not in_answer_channel or message.guild is None:
             return False
-        if not isinstance(message.channel, discord.TextChannel):
-            return False
-        return (await self.bot.database.guild_config(message.guild.id)).threads
+        return isinstance(message.channel, discord.TextChannel) and config.threads
 
     async def _answer_in_thread(
         self, message: discord.Message, question: str, answered: pipeline.Answered

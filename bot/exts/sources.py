@@ -12,7 +12,7 @@ from bot.bot import Quotebot
 from bot.exts.ask import source_choices
 from bot.rendering.browsing import render_passage, render_source
 from bot.ui.embeds import to_embed
-from bot.ui.source_pages import SourcePages
+from bot.ui.source_pages import source_page
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,11 @@ class Sources(commands.Cog):
     @app_commands.command(name="sources")
     async def sources(self, interaction: discord.Interaction) -> None:
         """List the articles I can quote."""
-        view = SourcePages(self.bot, interaction.user.id)
-        if view.pages == 1:
-            await interaction.response.send_message(embed=view.embed())
+        embed, view = source_page(self.bot, 1)
+        if view is None:
+            await interaction.response.send_message(embed=embed)
             return
-        await interaction.response.send_message(embed=view.embed(), view=view)
-        view.message = await interaction.original_response()
+        await interaction.response.send_message(embed=embed, view=view)
 
     @app_commands.command(name="source")
     @app_commands.describe(id="The source's id (start typing its title)")

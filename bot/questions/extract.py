@@ -1,8 +1,14 @@
-"""Turning a Discord message into the question it asks."""
+"""Turning what someone sent (a Discord message, a console line) into the question the bot asks
+the retriever."""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import BotSettings
+    from index.retriever import Retriever
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _OTHER_MENTION = re.compile(r"<(?:@&|#)\d+>|@everyone|@here")
@@ -28,3 +34,13 @@ def question_from_message(content: str, bot_id: int | None = None) -> str:
 def mentions_user(content: str, user_id: int) -> bool:
     """True when the text itself mentions the user (not a reply's implicit mention)."""
     return any(int(m) == user_id for m in _USER_MENTION.findall(content))
+
+
+def shorten_and_clean(
+    question: str, settings: BotSettings, retriever: Retriever, source: str | None = None
+) -> tuple[str, str]:
+    """(the question as kept, its cleaned text): kept is what is recorded and echoed under the
+    answer, cut to `max_question_chars`; the cleaned text is what is searched. Domain errors
+    (empty, unknown source) are raised here, before anything is spent."""
+    asked = question[: settings.max_question_chars]
+    return asked, retriever.clean(asked, source)

@@ -1,8 +1,8 @@
 """The path every question takes, whichever way it was asked.
 
-`admit` shortens and cleans the question once and checks the cooldowns (refusals come before
-anything is spent); `answer` has the batcher search it, records it and builds the answer's
-embed and buttons. Cogs only decide where the answer goes.
+`admit` shortens and cleans the question once, reads the server's settings once and checks the
+cooldowns (refusals come before anything is spent); `answer` has the batcher search it, records
+it and builds the answer's embed and buttons. Cogs only decide where the answer goes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import discord
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.questions.extract import shorten_and_clean
+from bot.storage.database import GuildConfig
 from bot.storage.shown import ShownAnswer, to_json
 from bot.ui.answer import answer_embed, answer_view
 from index.errors import QuotebotError
@@ -47,29 +49,40 @@ class Question:
     asked: str  # what the user wrote, shortened: recorded and echoed under the answer
     text: str  # cleaned once: what is searched
     asker: Asker
+    config: GuildConfig  # the server's settings as read when it was asked (defaults in a DM)
     source: str | None = None
-
-
-def clean(bot: Quotebot, question: str, source: str | None = None) -> tuple[str, str]:
-    """(the question shortened, its cleaned text); domain errors (empty, unknown source) first."""
-    asked = question[: bot.settings.bot.max_question_chars]
-    return asked, bot.retriever.clean(asked, source)
 
 
 async def admit(bot: Quotebot, question: str, asker: Asker, source: str | None = None) -> Question:
     """The question cleaned once, if the asker may ask now; QuotebotError says why not."""
-    asked, text = clean(bot, question, source)
-    await check_cooldowns(bot, asker)
-    return Question(asked, text, asker, source)
+    asked, text = shorten_and_clean(question, bot.settings.bot, bot.retriever, source)
+    config = await server_config(bot, asker.guild_id)
+    check_cooldowns(bot, asker, config)
+    return Question(asked, text, asker, config, source)
 
 
-async def check_cooldowns(bot: Quotebot, asker: Asker) -> None:
+async def server_config(bot: Quotebot, guild_id: int | None) -> GuildConfig:
+    """The server's own settings; the defaults in a DM, or when they cannot be read (a question
+    is still answered: the settings only tune how)."""
+    if guild_id is None:
+        return GuildConfig()
+    try:
+        return await bot.database.guild_config(guild_id)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning(
+            "could not read the settings of server %s (%s: %s); answering with the defaults: "
+            "check the database (the bot checks it at start), then the server's /settings",
+            guild_id,
+            type(exc).__name__,
+            getattr(exc, "orig", None) or exc,  # the driver's one line, not the SQL around it
+        )
+        return GuildConfig()
+
+
+def check_cooldowns(bot: Quotebot, asker: Asker, config: GuildConfig) -> None:
     """Per-user (a server's own limit first) and per-channel limits; CooldownError says the wait."""
-    limit, per = bot.settings.bot.cooldown_questions, bot.settings.bot.cooldown_seconds
-    if asker.guild_id is not None:
-        config = await bot.database.guild_config(asker.guild_id)
-        limit = config.cooldown_questions or limit
-        per = config.cooldown_seconds or per
+    limit = config.cooldown_questions or bot.settings.bot.cooldown_questions
+    per = config.cooldown_seconds or bot.settings.bot.cooldown_seconds
     wait = bot.cooldowns.hit(asker.user_id, limit, per)
     if wait is not None:
         raise CooldownError(
@@ -103,9 +116,7 @@ async def answer(
     store the answer and the turn it adds to the conversations `turn_keys`, and build its embed
     and buttons."""
     asker = question.asker
-    per_page = bot.settings.index.k
-    if asker.guild_id is not None:
-        per_page = (await bot.database.guild_config(asker.guild_id)).k or per_page
+    per_page = question.config.k or bot.settings.index.k
     resolution = resolve_followup(
         question.text, context, max_chars=bot.retriever.settings.max_query_chars
     )

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bot.storage.database import StatsSummary
+from bot.models import StatsSummary
 
 
 def stats_chart(summary: StatsSummary) -> bytes:

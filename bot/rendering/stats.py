@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.models import StatsSummary
 from bot.rendering.text import (
     TITLE_LIMIT,
     Card,
     escape_user_text,
     fit,
 )
-
-if TYPE_CHECKING:
-    from bot.storage.database import StatsSummary
 
 
 def render_stats(summary: StatsSummary, server: str) -> Card:

@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from alembic import command
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.models import StatsSummary
 from bot.storage.conversations import Conversations
 from bot.storage.group_commit import GroupCommit
 from bot.storage.migrate import StorageError, alembic_config, prepare_sqlite_folder
@@ -52,20 +53,6 @@ class GuildConfig:
     threads: bool = False
     cooldown_questions: int | None = None
     cooldown_seconds: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StatsSummary:
-    """What `/stats` shows for one server over a window of days."""
-
-    days: int
-    questions: int
-    answered: int
-    abstained: int
-    up: int
-    down: int
-    top_abstained: list[tuple[str, int]]
-    per_day: list[tuple[date, int, int]]  # day, answered, abstained
 
 
 def _now() -> datetime:

@@ -1,1 +1,1 @@
-"""discord.ui views: the persistent buttons under an answer, source pages, expiry."""
+"""discord.ui: the persistent buttons under an answer and under the source list."""

@@ -1,62 +1,72 @@
-"""Previous/Next over the list of sources (`/sources`)."""
+"""Previous/Next over the list of sources (`/sources`), persistent like the answer buttons.
+
+Nothing is kept in memory: each button's `custom_id` carries the page the message shows, and a
+click redraws the list as it is now from the retriever. Whichever process receives the click
+handles it, before or after any restart (discord.py's `DynamicItem`, registered at start). The
+buttons do not expire: a page of the current source list is never stale.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.rendering.browsing import render_sources_page
 from bot.rendering.text import page_count
 from bot.ui.embeds import to_embed
-from bot.ui.expiry import ExpiringView
 
 if TYPE_CHECKING:
     from bot.bot import Quotebot
 
-log = logging.getLogger(__name__)
+STEPS = {"previous": -1, "next": +1}
 
 
-class SourcePages(ExpiringView):
-    """Previous/Next buttons over the source list; disabled when they time out."""
+def source_page(bot: Quotebot, page: int) -> tuple[discord.Embed, discord.ui.View | None]:
+    """Page `page` of the source list (kept within the pages there are now), and its buttons;
+    no buttons when the list fits on one page."""
+    sources = bot.retriever.sources
+    per_page = bot.settings.bot.sources_per_page
+    pages = page_count(len(sources), per_page)
+    page = min(max(page, 1), pages)
+    embed = to_embed(render_sources_page(sources, bot.retriever.built_at, page, per_page))
+    if pages == 1:
+        return embed, None
+    view = discord.ui.View(timeout=None)
+    view.add_item(SourcePageButton("previous", page, disabled=page <= 1))
+    view.add_item(SourcePageButton("next", page, disabled=page >= pages))
+    return embed, view
 
-    def __init__(self, bot: Quotebot, owner_id: int, timeout: float = 300) -> None:
-        super().__init__(timeout=timeout)
-        self.bot = bot
-        self.owner_id = owner_id
-        self.page = 1
-        self._sync_buttons()
 
-    @property
-    def pages(self) -> int:
-        return page_count(len(self.bot.retriever.sources), self.bot.settings.bot.sources_per_page)
+class SourcePageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"sources:(?P<action>previous|next):(?P<page>[0-9]{1,9})",
+):
+    """Previous or Next under a page of the source list; the page shown is in its custom_id."""
 
-    def embed(self) -> discord.Embed:
-        return to_embed(
-            render_sources_page(
-                self.bot.retriever.sources,
-                self.bot.retriever.built_at,
-                self.page,
-                self.bot.settings.bot.sources_per_page,
+    def __init__(self, action: str, page: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=action.capitalize(),
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled,
+                custom_id=f"sources:{action}:{page}",
             )
         )
+        self.action = action
+        self.page = page
 
-    def _sync_buttons(self) -> None:
-        self.previous.disabled = self.page <= 1
-        self.next.disabled = self.page >= self.pages
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> SourcePageButton:
+        return cls(match["action"], int(match["page"]))
 
-    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
-        self.page = min(max(self.page + step, 1), self.pages)
-        self._sync_buttons()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    @discord.ui.button(
-        label="Previous", style=discord.ButtonStyle.secondary, custom_id="sources:prev"
-    )
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._turn(interaction, -1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, custom_id="sources:next")
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._turn(interaction, +1)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: Quotebot = interaction.client
+        embed, view = source_page(bot, self.page + STEPS[self.action])
+        await interaction.response.edit_message(embed=embed, view=view)

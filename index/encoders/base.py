@@ -67,7 +67,8 @@ def model_files(model: str) -> str:
 
 
 class PassageEncoder(Protocol):
-    """What a build needs to embed passages: the torch reference or the float32 ONNX export."""
+    """What a build needs to embed passages: the torch reference or the float32 ONNX export.
+    One forward pass gives a text's pooled vector and its token vectors (`encode_chunks`)."""
 
     name: str
     texts_encoded: int
@@ -76,6 +77,10 @@ class PassageEncoder(Protocol):
     def dimension(self) -> int: ...
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_chunks(
+        self, texts: list[str], size: int | None = None
+    ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]: ...
 
 
 class QueryEncoder(Protocol):
@@ -89,5 +94,5 @@ class QueryEncoder(Protocol):
     def dimension(self) -> int: ...
 
     def encode_chunks(
-        self, texts: list[str]
+        self, texts: list[str], size: int | None = None
     ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]: ...

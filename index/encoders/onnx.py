@@ -114,18 +114,19 @@ class OnnxEncoder:
         return vectors
 
     def encode_chunks(
-        self, texts: list[str]
+        self, texts: list[str], size: int | None = None
     ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]:
         """Vectors and token vectors for `texts` one forward pass at a time, by token count,
         shortest first.
 
-        Yields (rows of `texts`, their vectors, their tokens) per chunk of `question_chunk` texts
-        at most; int8 runs each text of a chunk alone (see module docs).
+        Yields (rows of `texts`, their vectors, their tokens) per chunk of `size` texts at most
+        (default `question_chunk`; a build passes its batch size); int8 runs each text of a chunk
+        alone (see module docs).
         """
         if not texts:
             return
         encodings = self._tokenizer.encode_batch(texts)
-        for rows in chunk_by_length([len(e.ids) for e in encodings], self.question_chunk):
+        for rows in chunk_by_length([len(e.ids) for e in encodings], size or self.question_chunk):
             with self._lock:
                 if self.precision == "int8":
                     passes = [self._forward([encodings[row]]) for row in rows]

@@ -52,11 +52,13 @@ OPSET = 17
 # float32 0.9999999 (float rounding only); int8 0.988 at worst on the eval questions and the
 # article's paragraphs, most at 0.993.
 MIN_AGREEMENT: dict[Precision, float] = {"float32": 0.9999, "int8": 0.97}
+# Generic sentences of several lengths and kinds (questions, a statement, a quote, numbers): the
+# check must not depend on any source the bot happens to serve.
 PROBES = (
-    "Which country supplies Russia with drones?",
-    "Why did Putin start the war?",
-    "The Mill Street bakery won the national bread prize for its sourdough.",
-    "Russia does face strained ties but it is by no means completely alone on the world stage.",
+    "What did the report say about the new rules?",
+    "Why?",
+    "The committee met on Tuesday and agreed to publish its findings in the spring.",
+    '"We will not change course," the spokeswoman said, adding that 3,000 jobs were at stake.',
 )
 
 # Exports this process has made or checked, by folder name (the key): a second cache folder

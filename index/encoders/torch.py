@@ -49,6 +49,7 @@ class Encoder:
         self.question_chunk = 32
         self._lock = threading.Lock()
         self._model: Any = None
+        self._tokenizer: Any = None
         self._dimension: int | None = None
         if not lazy:
             self.load()
@@ -120,34 +121,33 @@ class Encoder:
             self.texts_encoded += len(texts)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Unit-length token vectors of each text and their token ids, special tokens dropped:
-        what late interaction compares a question's tokens with (the model's output before
-        pooling)."""
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """How many tokens each text has, special tokens left out: no forward pass, and with the
+        model not loaded only its tokenizer is (a build that re-uses every token vector)."""
         if not texts:
             return []
-        model = self.model
-        special = set(model.tokenizer.all_special_ids)
-        with self._lock:
-            outputs = model.encode(
-                texts,
-                output_value="token_embeddings",
-                batch_size=self.batch_size,
-                convert_to_numpy=False,
-                show_progress_bar=len(texts) >= self.progress_bar_min_texts,
-            )
-        ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
-        found = []
-        for tokens, text_ids in zip(outputs, ids, strict=True):
-            keep = np.array([i not in special for i in text_ids], dtype=bool)
-            found.append((unit_rows(tokens.float().cpu().numpy()[keep]), np.array(text_ids)[keep]))
-        return found
+        if self._tokenizer is None:
+            if self._model is not None:
+                self._tokenizer = self._model.tokenizer
+            else:
+                from transformers import AutoTokenizer  # slow import, keep it here
+
+                try:
+                    self._tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(self.name))
+                except (OSError, ValueError) as exc:
+                    raise ModelLoadError(
+                        f"cannot load the tokenizer of {self.name!r} ({type(exc).__name__}: "
+                        f"{exc}). Set index.model to a local sentence-transformers folder"
+                    ) from None
+        ids = self._tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(i) for i in ids]
 
     def encode_chunks(
-        self, texts: list[str]
+        self, texts: list[str], size: int | None = None
     ) -> Iterator[tuple[list[int], np.ndarray, list[QueryTokens]]]:
-        """`QueryEncoder.encode_chunks`: passes of `question_chunk` texts at most, shortest first,
-        each giving pooled vectors and token vectors from one `encode(output_value=None)`."""
+        """`QueryEncoder.encode_chunks`: passes of `size` texts at most (default
+        `question_chunk`), shortest first, each giving pooled vectors and token vectors (the
+        model's output before pooling) from one `encode(output_value=None)`."""
         if not texts:
             return
         model = self.model
@@ -160,12 +160,13 @@ class Encoder:
             return_special_tokens_mask=True,
         )
         lengths = [len(ids) for ids in encoded["input_ids"]]
-        for rows in chunk_by_length(lengths, self.question_chunk):
+        size = size or self.question_chunk
+        for rows in chunk_by_length(lengths, size):
             with self._lock:
                 outputs = model.encode(
                     [texts[row] for row in rows],
                     output_value=None,
-                    batch_size=self.question_chunk,
+                    batch_size=size,
                     normalize_embeddings=True,
                 )
                 self.texts_encoded += len(rows)
@@ -173,9 +174,11 @@ class Encoder:
             tokens = []
             for row, output in zip(rows, outputs, strict=True):
                 keep = ~np.array(encoded["special_tokens_mask"][row], dtype=bool)
+                # output_value=None leaves a shorter text's rows padded to the chunk's longest.
+                embeddings = output["token_embeddings"][: lengths[row]].float().cpu().numpy()
                 tokens.append(
                     QueryTokens(
-                        vectors=unit_rows(output["token_embeddings"].float().cpu().numpy()[keep]),
+                        vectors=unit_rows(embeddings[keep]),
                         spans=np.array(encoded["offset_mapping"][row], dtype=np.int64)[keep],
                         ids=np.array(encoded["input_ids"][row], dtype=np.int64)[keep],
                         vocabulary_size=len(tokenizer),

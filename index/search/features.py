@@ -11,6 +11,12 @@ never anything particular to one article. The rows are what `index.search.weight
 - `late_interaction`: ColBERT-style MaxSim of the same MiniLM's token vectors, every question
   token against its closest paragraph token, averaged with IDF weights (`index.search.late`). Pooled vectors blur a question into one
   point; token by token, a rare word of the question still finds its counterpart.
+- `sentence_late_interaction`: the same MaxSim within one sentence, for the paragraph's best
+  sentence: the question's matches have to hold together, not be scattered over a long paragraph.
+- `sentence_token_f1`: BERTScore's F1 of the best sentence: recall of the question's content
+  tokens (question words masked) against how closely the sentence's own tokens find the
+  question's (precision), both IDF-weighted. Both token-level sentence signals lift paraphrased
+  questions (README "How answers are scored").
 - `speaker_match`: how many of the question's content words name the paragraph's speaker, their
   role or organisation ("what does the analyst at X think"); `introduction_match`: the same for
   the people a paragraph introduces (the first to name them in full: "who is X").
@@ -26,6 +32,7 @@ from typing import Literal
 
 import numpy as np
 
+from index.encoders.base import QueryTokens
 from index.ingest.text import normalise_for_match
 from index.models import Passage, Speaker
 from index.search.tokenize import STOP_WORDS
@@ -39,6 +46,14 @@ FEATURES: tuple[str, ...] = (
     "late_interaction",
     "speaker_match",
     "introduction_match",
+    "sentence_late_interaction",
+    "sentence_token_f1",
+)
+# The features read from token vectors (`index.search.late.token_signals`), in its column order.
+TOKEN_FEATURES: tuple[str, ...] = (
+    "late_interaction",
+    "sentence_late_interaction",
+    "sentence_token_f1",
 )
 BM25_SATURATION = 4.0
 # Words that say what kind of answer is wanted, not what it is about.
@@ -47,6 +62,8 @@ QUESTION_WORDS = frozenset(
     says said think thinks reckon reckons article mean means according""".split()
 )
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# A word as typed (curly apostrophe too), for finding where it is in the question.
+WORD_SPAN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # What kind of number a question asks for, and what in a passage can give it. A count or an
 # amount needs a quantity ("3,000", "two", "millions"); "when" needs a date or a time ("in 2022",
 # "last month", "since August"); "how long" needs a duration ("a hundred years", "for weeks").
@@ -99,6 +116,18 @@ def content_words(text: str) -> list[str]:
     return [
         w for w in words(text) if len(w) > 1 and w not in STOP_WORDS and w not in QUESTION_WORDS
     ]
+
+
+def content_token_mask(question: str, tokens: QueryTokens) -> np.ndarray:
+    """Which of the question's tokens are pieces of its content words (not of "what", "did",
+    "reckons", nor "?"): what a question asks about, without how it asks."""
+    wanted = set(content_words(question))
+    mask = np.zeros(len(tokens.ids), dtype=bool)
+    for match in WORD_SPAN.finditer(question):
+        folded = words(match.group())
+        if folded and folded[0] in wanted:
+            mask |= (tokens.spans[:, 0] >= match.start()) & (tokens.spans[:, 1] <= match.end())
+    return mask
 
 
 def number_asked(text: str) -> NumberAsk | None:

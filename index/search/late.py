@@ -9,9 +9,31 @@ per token, and read memory-mapped: a search touches only its candidates' rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRows:
+    """One paragraph's token vectors as the index stores them (and the embedding cache keeps
+    them): int8 with a scale per token, and the token ids."""
+
+    vectors: np.ndarray  # (tokens, dim) int8
+    scales: np.ndarray  # (tokens,) float32
+    ids: np.ndarray  # (tokens,) int32
+
+    @classmethod
+    def quantise(cls, unit_vectors: np.ndarray, ids: np.ndarray) -> TokenRows:
+        """From float32 unit-length token vectors: each token's largest component maps to 127."""
+        vectors = np.asarray(unit_vectors, dtype=np.float32)
+        scales = np.maximum(np.abs(vectors).max(axis=1, initial=0.0), 1e-12) / 127
+        return cls(
+            vectors=np.round(vectors / scales[:, None]).astype(np.int8),
+            scales=scales.astype(np.float32),
+            ids=np.asarray(ids).astype(np.int32),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +51,9 @@ class ParagraphTokens:
     scales: np.ndarray  # (tokens,) float32: a token's vector is vectors[i] * scales[i]
     ids: np.ndarray  # (tokens,) int32 token ids
     start: np.ndarray  # (paragraphs + 1,) int64: paragraph row -> first token row
+    # (sentences + 1,) int64: sentence row -> first token row; a sentence past the model's window
+    # has none (its start is the next one's).
+    sentence_start: np.ndarray
 
     def document_frequency(self) -> np.ndarray:
         """How many paragraphs hold each token id (for IDF weights)."""
@@ -38,22 +63,23 @@ class ParagraphTokens:
 
     @classmethod
     def stack(
-        cls, per_paragraph: list[tuple[np.ndarray, np.ndarray]], dimension: int
+        cls, per_paragraph: list[TokenRows], dimension: int, sentence_lengths: list[list[int]]
     ) -> ParagraphTokens:
-        """From each paragraph's (float32 unit token vectors, token ids)."""
-        lengths = [len(ids) for _, ids in per_paragraph]
-        vectors = (
-            np.concatenate([v for v, _ in per_paragraph]).astype(np.float32)
-            if per_paragraph
-            else np.zeros((0, dimension), dtype=np.float32)
-        )
-        scales = np.maximum(np.abs(vectors).max(axis=1, initial=0.0), 1e-12) / 127
-        ids = [i for _, i in per_paragraph]
+        """From each paragraph's quantised token rows, in paragraph order, and how many tokens
+        each of its sentences has alone (`sentence_bounds`)."""
+        lengths = [len(p.ids) for p in per_paragraph]
+
+        def joined(arrays: list[np.ndarray], dtype: type, *shape: int) -> np.ndarray:
+            if not arrays:
+                return np.zeros((0, *shape), dtype=dtype)
+            return np.concatenate(arrays).astype(dtype, copy=False)
+
         return cls(
-            vectors=np.round(vectors / scales[:, None]).astype(np.int8),
-            scales=scales.astype(np.float32),
-            ids=np.concatenate(ids).astype(np.int32) if ids else np.zeros(0, dtype=np.int32),
+            vectors=joined([p.vectors for p in per_paragraph], np.int8, dimension),
+            scales=joined([p.scales for p in per_paragraph], np.float32),
+            ids=joined([p.ids for p in per_paragraph], np.int32),
             start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            sentence_start=sentence_bounds(lengths, sentence_lengths),
         )
 
     def rows(self, gather: np.ndarray) -> np.ndarray:
@@ -63,17 +89,39 @@ class ParagraphTokens:
         vectors *= np.asarray(self.scales[gather])[:, None]  # in place: the gather is a copy
         return vectors
 
-    def of(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """Paragraph `row`'s float32 token vectors and ids."""
-        a, b = int(self.start[row]), int(self.start[row + 1])
-        return self.rows(np.arange(a, b)), np.asarray(self.ids[a:b])
-
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The token rows of paragraphs `rows`, and where each paragraph's tokens start in them."""
         starts, ends = self.start[rows], self.start[rows + 1]
         lengths = ends - starts
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         return np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1]), offsets
+
+
+def sentence_lengths(
+    count_tokens: Callable[[list[str]], list[int]], per_paragraph: list[tuple[str, ...]]
+) -> list[list[int]]:
+    """Each paragraph's sentences' token counts, by `count_tokens` (a tokenizer: no forward
+    pass), for `sentence_bounds`."""
+    counts = iter(count_tokens([s for sentences in per_paragraph for s in sentences]))
+    return [[next(counts) for _ in sentences] for sentences in per_paragraph]
+
+
+def sentence_bounds(paragraph_lengths: list[int], sentence_lengths: list[list[int]]) -> np.ndarray:
+    """Sentence row -> first token row, from each paragraph's token count and its sentences'.
+
+    A paragraph's tokens are its sentences' tokens in order (the tokenizer splits at spaces and
+    punctuation, where sentences end). Sentences past a truncated paragraph's end get no tokens;
+    should counts ever disagree, the last sentence takes the paragraph's remaining tokens.
+    """
+    starts = [np.zeros(1, dtype=np.int64)]
+    first = 0
+    for length, sentences in zip(paragraph_lengths, sentence_lengths, strict=True):
+        ends = np.minimum(np.cumsum(np.asarray(sentences, dtype=np.int64)), length)
+        if len(ends):
+            ends[-1] = length
+        starts.append(first + ends)
+        first += length
+    return np.concatenate(starts).astype(np.int64)
 
 
 def token_weights(ids: np.ndarray, document_frequency: np.ndarray, documents: int) -> np.ndarray:
@@ -83,16 +131,57 @@ def token_weights(ids: np.ndarray, document_frequency: np.ndarray, documents: in
     return np.log((documents + 1) / (df + 0.5)) + 0.5
 
 
-def max_sim(
-    question_tokens: np.ndarray, weights: np.ndarray, tokens: ParagraphTokens, rows: np.ndarray
+def token_signals(
+    question_tokens: np.ndarray,
+    weights: np.ndarray,
+    content_weights: np.ndarray,
+    tokens: ParagraphTokens,
+    rows: np.ndarray,
+    sentence_rows: np.ndarray,
+    document_frequency: np.ndarray,
 ) -> np.ndarray:
-    """MaxSim of the question's token vectors against each paragraph of `rows`, averaged with
-    `weights` (see `token_weights`). Only those paragraphs' token rows are read."""
+    """Per paragraph of `rows`: (MaxSim, sentence MaxSim, sentence token F1), from one product
+    of the question's token vectors with those paragraphs' (only their rows are read).
+
+    - MaxSim: every question token takes its closest token of the paragraph, averaged with
+      `weights` (see `token_weights`).
+    - Sentence MaxSim: the same, every question token taking its closest token within one
+      sentence, for the paragraph's best sentence. A long paragraph offers every question token
+      some close token somewhere; within one sentence the matches have to hold together.
+    - Sentence token F1 (BERTScore's, with IDF weights, for the best sentence): recall over the
+      question's content tokens (`content_weights`: "what did" and "?" weigh nothing) against
+      precision, how closely the sentence's own tokens find a question token, weighted by their
+      IDF over the paragraphs. A sentence that says what the question asks in other words scores
+      on both; one that shares a rare word and talks of something else, on recall only.
+
+    `sentence_rows[r]` is paragraph r's first sentence row (`IndexData.sentence_start`).
+    """
+    found = np.zeros((len(rows), 3), dtype=np.float32)
     if len(question_tokens) == 0 or len(rows) == 0:
-        return np.zeros(len(rows), dtype=np.float32)
+        return found
     gather, offsets = tokens.gather(rows)
-    # Scaled after the product: one multiply per (token, question token), not per dimension.
     similarities = np.asarray(tokens.vectors[gather], dtype=np.float32) @ question_tokens.T
     similarities *= np.asarray(tokens.scales[gather])[:, None]
-    best = np.maximum.reduceat(similarities, offsets[:-1], axis=0)
-    return (best @ weights) / weights.sum()
+    found[:, 0] = np.maximum.reduceat(similarities, offsets[:-1], axis=0) @ weights / weights.sum()
+    # Sentence starts as positions in the gathered rows; sentences without tokens left out.
+    per_row = [
+        offsets[i]
+        + tokens.sentence_start[sentence_rows[row] : sentence_rows[row + 1] + 1]
+        - tokens.start[row]
+        for i, row in enumerate(rows.tolist())
+    ]
+    bounds = [np.unique(b) for b in per_row]
+    starts = np.concatenate([b[:-1] for b in bounds])
+    owner_start = np.concatenate([[0], np.cumsum([len(b) - 1 for b in bounds])])[:-1]
+    recall_tokens = np.maximum.reduceat(similarities, starts, axis=0)
+    found[:, 1] = np.maximum.reduceat(recall_tokens @ weights / weights.sum(), owner_start)
+    recall = recall_tokens @ content_weights / content_weights.sum()
+    paragraph_weights = token_weights(
+        np.asarray(tokens.ids[gather]), document_frequency, len(tokens.start) - 1
+    )
+    closest = similarities.max(axis=1) * paragraph_weights
+    precision = np.add.reduceat(closest, starts) / np.add.reduceat(paragraph_weights, starts)
+    recall, precision = np.maximum(recall, 0.0), np.maximum(precision, 0.0)
+    f1 = 2 * recall * precision / np.maximum(recall + precision, 1e-9)
+    found[:, 2] = np.maximum.reduceat(f1, owner_start)
+    return found

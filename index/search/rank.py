@@ -3,8 +3,9 @@
 Candidates are the union of the best paragraphs by dense paragraph vectors, dense sentence
 vectors and BM25 (`signals`). Four methods rank them:
 
-- `learned` (the default): a weighted sum of the FEATURES of `index.search.features`, late
-  interaction computed for the `late_candidates` best by the other signals only; weights and the
+- `learned` (the default): a weighted sum of the FEATURES of `index.search.features`, the
+  token-level ones (late interaction) computed for the `late_candidates` best by the other
+  signals only; weights and the
   coverage models (`index.search.coverage`) come from index/search/weights.json, fitted by
   `python -m index train` under grouped cross-validation (README "How answers are scored").
 - `rrf`: the earlier ranking, weighted reciprocal rank fusion (Cormack et al. 2009) of paragraph
@@ -26,8 +27,8 @@ from index.config import IndexSettings
 from index.encoders.base import QueryTokens
 from index.models import Answer, Hit, Scores
 from index.search.coverage import NO_MATCH, Verdict, judge
-from index.search.features import FEATURES, rows_of_features
-from index.search.late import max_sim, token_weights
+from index.search.features import FEATURES, TOKEN_FEATURES, content_token_mask, rows_of_features
+from index.search.late import token_signals, token_weights
 from index.search.query import Query
 from index.search.store import IndexData
 from index.search.weights import Weights
@@ -90,7 +91,7 @@ class Signals:
     candidate_sentence_lexical: np.ndarray
 
     def feature_matrix(self, data: IndexData, question: str) -> np.ndarray:
-        """FEATURES of the candidates, `late_interaction` left at 0 (see `late_interaction`)."""
+        """FEATURES of the candidates, TOKEN_FEATURES left at 0 (see `token_features`)."""
         return rows_of_features(
             question=question,
             candidates=self.candidates,
@@ -168,10 +169,21 @@ def signals(
     )
 
 
-def late_interaction(data: IndexData, tokens: QueryTokens, rows: np.ndarray) -> np.ndarray:
-    """IDF-weighted MaxSim of the question's tokens against each paragraph in `rows`."""
+def token_features(
+    data: IndexData, question: str, tokens: QueryTokens, rows: np.ndarray
+) -> np.ndarray:
+    """TOKEN_FEATURES of the question against each paragraph in `rows` (`late.token_signals`)."""
     weights = token_weights(tokens.ids, data.token_df, len(data.passages))
-    return max_sim(tokens.vectors, weights, data.tokens, rows)
+    content = weights * content_token_mask(question, tokens)
+    return token_signals(
+        tokens.vectors,
+        weights,
+        content if content.sum() > 0 else weights,
+        data.tokens,
+        rows,
+        data.sentence_start,
+        data.token_df,
+    )
 
 
 def _learned(
@@ -188,9 +200,11 @@ def _learned(
     # MaxSim reads token vectors, so only the best candidates by every other signal get it; the
     # others stay behind them.
     shortlist = np.argsort(-weights.rank_scores(matrix, FEATURES), kind="stable")[:shortlist_size]
-    late = np.zeros(len(found.candidates))
-    late[shortlist] = late_interaction(data, query.token_vectors, found.candidates[shortlist])
-    matrix[:, FEATURES.index("late_interaction")] = late
+    columns = np.array([FEATURES.index(name) for name in TOKEN_FEATURES])
+    matrix[np.ix_(shortlist, columns)] = token_features(
+        data, query.text, query.token_vectors, found.candidates[shortlist]
+    )
+    late = matrix[:, FEATURES.index("late_interaction")]
     ranking = weights.rank_scores(matrix, FEATURES)
     behind = np.ones(len(ranking), dtype=bool)  # a mask: setdiff1d would sort, every question
     behind[shortlist] = False

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,26 +28,28 @@ from index.config import IndexSettings
 from index.encoders.base import PassageEncoder
 from index.encoders.cache import cached_vectors
 from index.encoders.torch import Encoder
-from index.errors import IndexCorruptError
+from index.errors import IndexCorruptError, IndexVersionError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
 from index.search.features import People
-from index.search.late import ParagraphTokens
+from index.search.late import ParagraphTokens, sentence_lengths
 from index.search.spelling import ArticleWords
 from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
 
 # Bump when the files, the tokenizer or the vectors change meaning: older builds are then rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _ARRAYS = ("paragraphs.npy", "sentences.npy")
 _FAISS = ("paragraphs.faiss", "sentences.faiss")
 _BM25 = ("bm25_paragraphs", "bm25_sentences")
 # Late interaction: every paragraph's token vectors (int8, read memory-mapped), their scales,
-# their token ids, and where each paragraph's tokens start.
-_TOKENS = ("token_vectors.npy", "token_scales.npy", "token_ids.npy", "token_start.npy")
+# their token ids, and where each paragraph's and each sentence's tokens start.
+_TOKENS = tuple(
+    f"token_{name}.npy" for name in ("vectors", "scales", "ids", "start", "sentence_start")
+)
 
 
 @dataclass
@@ -93,6 +95,7 @@ class IndexData:
             or len(self.sentence_vectors) != int(counts.sum())
             or len(self.tokens.start) != len(self.passages) + 1
             or int(self.tokens.start[-1]) != len(self.tokens.vectors)
+            or len(self.tokens.sentence_start) != int(counts.sum()) + 1
         ):
             raise IndexCorruptError("vector counts do not match the passage table")
         self.people = People.of(self.passages)
@@ -142,32 +145,23 @@ def build(
     files: dict[str, str],
     encoder: Encoder,
     settings: IndexSettings,
-    previous: IndexData | None = None,
     passages: PassageEncoder | None = None,
 ) -> IndexData:
-    """Embed and index `sources`. Paragraph and sentence vectors come from the embedding cache,
-    or from `passages` (default: `encoder`, the torch reference) for texts it lacks; paragraphs'
-    token vectors from `encoder`, re-using those of `previous`."""
+    """Embed and index `sources`. Paragraph and sentence vectors, and paragraphs' token vectors,
+    come from the embedding cache, or from one forward pass of `passages` (default: `encoder`,
+    the torch reference) over the texts it lacks."""
     passages = passages or encoder
     paragraphs = [p.text for s in sources for p in s.passages]
     sentences = [sent for s in sources for p in s.passages for sent in p.sentences]
     texts = list(dict.fromkeys([*paragraphs, *sentences]))
-    known, embedded = cached_vectors(texts, passages, settings)
+    found = cached_vectors(texts, paragraphs, passages, settings)
 
     def stack(texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, passages.dimension), dtype=np.float32)
-        return np.ascontiguousarray(np.stack([known[t] for t in texts]), dtype=np.float32)
+        return np.ascontiguousarray(np.stack([found.vectors[t] for t in texts]), dtype=np.float32)
 
     paragraph_vectors, sentence_vectors = stack(paragraphs), stack(sentences)
-    known_tokens: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if previous is not None and previous.model == encoder.name:
-        known_tokens.update(
-            (p.text, previous.tokens.of(row)) for row, p in enumerate(previous.passages)
-        )
-    new_paragraphs = list(dict.fromkeys(t for t in paragraphs if t not in known_tokens))
-    if new_paragraphs:
-        known_tokens.update(zip(new_paragraphs, encoder.encode_tokens(new_paragraphs), strict=True))
     data = IndexData(
         sources=sources,
         files=files,
@@ -180,9 +174,15 @@ def build(
         sentence_index=build_faiss(sentence_vectors, settings),
         paragraph_bm25=build_bm25(paragraphs),
         sentence_bm25=build_bm25(sentences),
-        tokens=ParagraphTokens.stack([known_tokens[t] for t in paragraphs], passages.dimension),
+        tokens=ParagraphTokens.stack(
+            [found.tokens[t] for t in paragraphs],
+            passages.dimension,
+            sentence_lengths(
+                encoder.token_counts, [p.sentences for s in sources for p in s.passages]
+            ),
+        ),
     )
-    data.texts_embedded, data.texts_cached = embedded, len(texts) - embedded
+    data.texts_embedded, data.texts_cached = found.embedded, len(texts) - found.embedded
     return data
 
 
@@ -259,7 +259,7 @@ def save(data: IndexData, settings: IndexSettings) -> Path:
         data.sentence_bm25.save(str(staging / _BM25[1]))
         for name, array in zip(
             _TOKENS,
-            (data.tokens.vectors, data.tokens.scales, data.tokens.ids, data.tokens.start),
+            [getattr(data.tokens, f.name) for f in fields(data.tokens)],
             strict=True,
         ):
             np.save(staging / name, np.asarray(array), allow_pickle=False)
@@ -333,15 +333,18 @@ def current_build(settings: IndexSettings) -> Path | None:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """Parse a build's manifest; IndexCorruptError when it is missing, truncated or foreign."""
+    """Parse a build's manifest; IndexCorruptError when it is missing, truncated or foreign,
+    IndexVersionError when another version of Quotebot wrote it."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexCorruptError(f"{folder / MANIFEST} is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"{folder / MANIFEST} is unreadable ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorruptError(f"{folder / MANIFEST} has another format version")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("format_version"), int):
+        raise IndexCorruptError(f"{folder / MANIFEST} has no format version")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexVersionError(manifest["format_version"], FORMAT_VERSION)
     return manifest
 
 
@@ -372,6 +375,7 @@ def load(folder: Path) -> IndexData:
                 scales=np.load(folder / _TOKENS[1], mmap_mode="r", allow_pickle=False),
                 ids=np.load(folder / _TOKENS[2], allow_pickle=False),
                 start=np.load(folder / _TOKENS[3], allow_pickle=False),
+                sentence_start=np.load(folder / _TOKENS[4], allow_pickle=False),
             ),
         )
     except IndexCorruptError:

@@ -108,6 +108,19 @@ def test_a_terminal_gets_line_editing_and_history(retriever):
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
         os.close(controller)
     asked = b"Asked: Which country supplies Russia with drones?"
     assert output.count(asked) == 2, output[-3000:]
+
+
+async def test_a_long_question_is_kept_cut_as_on_discord(retriever):
+    """A question over the length limit is answered and echoed cut at the limit, as the bot does."""
+    question = "Who said Russia is not alone on the world stage?"
+    stdout = io.StringIO()
+    stdin = io.StringIO(question + " filler" * 400 + "\nquit\n")
+    settings = make_bot_settings(retriever, max_question_chars=len(question))
+    assert await run_console(settings, retriever, stdin, stdout) == 0
+    (answer,) = stdout.getvalue().split(PROMPT)[1:-1]
+    assert "— Francis Lee-Saunders, Dragonfly" in answer
+    assert question in answer and "filler" not in answer

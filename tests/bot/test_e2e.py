@@ -425,3 +425,31 @@ async def test_an_answer_that_cannot_be_recorded_is_still_sent(retriever, caplog
     assert not reply.get("components")
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "could not record" in errors[0] and DRONES[0] in errors[0]
+
+
+async def test_a_question_is_answered_with_default_settings_when_they_cannot_be_read(
+    retriever, caplog, tmp_path
+):
+    """The database refuses the server's settings (their table is gone): a mention and an /ask
+    are still answered, with the defaults (public), and each question logs one WARNING saying
+    what to check."""
+    from tests.reliability.helpers import DRONES, ask_by_mention, assert_quotes
+
+    path = tmp_path / "quotebot.db"
+    async with connected(retriever, database_url=f"sqlite+aiosqlite:///{path}") as (fake, _):
+        with sqlite3.connect(path) as raw:
+            raw.execute("ALTER TABLE guild_settings RENAME TO guild_settings_elsewhere")
+        with caplog.at_level(logging.WARNING):
+            assert_quotes(await ask_by_mention(fake, DRONES[0]), DRONES[1])
+            sent = await fake.invoke_slash("ask", {"question": DRONES[0]})
+            reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+    assert_quotes(reply, DRONES[1])
+    assert not reply["flags"] & EPHEMERAL
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("bot")
+    ]
+    assert len(warnings) == 2, warnings
+    assert all("settings of server" in w and "check the database" in w for w in warnings)
+    assert all("no such table: guild_settings" in w and "\n" not in w for w in warnings)

@@ -113,16 +113,27 @@ def test_eval_prints_every_method_and_plots(cli_env, tmp_path):
 
 
 def test_a_build_logs_nothing_at_the_default_level(cli_env, tmp_path):
-    """A first build at the default level prints its summary and no library chatter."""
-    built = run({**cli_env, "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "fresh")}, "build")
+    """A first build, then a search on the index it left (loaded from disk), print their results
+    at the default level and no library chatter (bm25s logs at DEBUG when it builds, loads and
+    retrieves)."""
+    env = {**cli_env, "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "fresh")}
+    built = run(env, "build")
     assert built.returncode == 0 and "index: added" in built.stdout
     assert built.stderr == ""
+    searched = run(env, "search", "What did the report say?")
+    assert searched.returncode == 0 and searched.stdout
+    assert searched.stderr == ""
 
 
 def test_add_in_a_new_process_embeds_only_the_new_texts_and_says_what_changed(cli_env, tmp_path):
     """Each command is a new process: after `build`, `add` of a one-paragraph file embeds just
     that paragraph and its two sentences (the rest comes from the on-disk embedding cache), and
-    reports only the new source; removing it embeds nothing and reports only the removal."""
+    reports only the new source; removing it embeds nothing and reports only the removal.
+
+    A paragraph lacking its token vectors (late interaction) is embedded again, and counted: with
+    the built index deleted, a build finds every pooled and token vector in the cache. The cache
+    keeps token vectors of the latest build's paragraphs only, so a removed paragraph added back
+    is embedded once more (its sentences are not)."""
     sources = tmp_path / "sources"
     shutil.copytree(SOURCES, sources)
     env = {
@@ -148,6 +159,14 @@ def test_add_in_a_new_process_embeds_only_the_new_texts_and_says_what_changed(cl
     (sources / "bakery.md").unlink()
     removed = run(env, "build")
     assert "index: removed: bakery; paragraphs +0 / -1; embedded 0 new texts, " in removed.stdout
+
+    shutil.rmtree(tmp_path / "cache" / "index")
+    rebuilt = run(env, "build")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "; embedded 0 new texts, " in rebuilt.stdout
+
+    again = run(env, "add", str(bakery))
+    assert "index: added: bakery; paragraphs +1 / -0; embedded 1 new texts, " in again.stdout
 
 
 def test_train_reproduces_the_committed_weights(cli_env, tmp_path):

@@ -167,7 +167,6 @@ def test_sigkill_at_each_step_of_saving_leaves_a_whole_index(
         new_files,
         encoder,
         settings,
-        previous=old.data,
         passages=old.passage_encoder,
     )
     status = _killed_while_saving(lambda: store.save(data, settings), point)

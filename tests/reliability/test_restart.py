@@ -1,5 +1,5 @@
 """A deploy in the middle of a conversation: the bot process is replaced by a new one, and the
-buttons and follow-ups of answers posted before still work."""
+buttons and follow-ups of answers posted before, and the pages of a source list, still work."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fakecord import FakeDiscord
 from fakecord.processes import bot_env, start_bot, wait_for_log
+from index.config import IndexSettings
+from index.encoders.torch import Encoder
+from index.retriever import Retriever
 from tests.bot.test_e2e import EPHEMERAL
 from tests.bot.ui.test_components import button_id, buttons
 from tests.reliability.helpers import TIMEOUT, ask_by_mention, mention
@@ -83,3 +88,55 @@ async def test_buttons_and_follow_ups_work_after_the_process_is_replaced(
         finally:
             await _stop(second)
         assert second.returncode == 0
+
+
+@pytest.fixture
+def three_sources_env(
+    process_env: dict[str, str], tmp_path: Path, encoder: Encoder
+) -> dict[str, str]:
+    """The process environment over three short notes listed one per page, index built."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    for i in range(3):
+        (sources / f"note-{i}.md").write_text(
+            f"---\ntitle: Note {i}\npublisher: Notes\n---\n\nNote {i} is about topic {i}.\n",
+            encoding="utf-8",
+        )
+    Retriever(IndexSettings(sources_dir=sources, cache_dir=tmp_path / "cache"), encoder=encoder)
+    return {
+        **process_env,
+        "QUOTEBOT_INDEX__SOURCES_DIR": str(sources),
+        "QUOTEBOT_INDEX__CACHE_DIR": str(tmp_path / "cache"),
+        "QUOTEBOT_BOT__DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'quotebot.db'}",
+        "QUOTEBOT_BOT__SOURCES_PER_PAGE": "1",
+    }
+
+
+async def test_source_list_pages_turn_after_the_process_is_replaced(
+    three_sources_env: dict[str, str], tmp_path: Path
+) -> None:
+    """After SIGTERM and a new process, Next and Previous under a /sources list posted before
+    still turn its pages, in the same message."""
+    async with FakeDiscord(point_discord=False) as fake:
+        env = bot_env(fake, three_sources_env)
+        first = await _start(fake, env, tmp_path / "first.log")
+        try:
+            sent = await fake.invoke_slash("sources")
+            listed = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+        finally:
+            await _stop(first)
+        assert listed["embeds"][0]["footer"]["text"] == "Page 1 of 3"
+        second = await _start(fake, env, tmp_path / "second.log")
+        try:
+            page_two = await _click(fake, listed, "Next")
+            page_three = await _click(fake, page_two, "Next")
+            back = await _click(fake, page_three, "Previous")
+        finally:
+            await _stop(second)
+        assert second.returncode == 0
+    assert page_two["id"] == listed["id"]
+    assert [f["name"] for f in page_two["embeds"][0]["fields"]] == ["Note 1"]
+    assert page_three["embeds"][0]["footer"]["text"] == "Page 3 of 3"
+    assert buttons(page_three)["Next"].get("disabled")
+    assert back["embeds"][0]["footer"]["text"] == "Page 2 of 3"
+    assert not buttons(back)["Previous"].get("disabled")

@@ -179,20 +179,23 @@ WRITER = textwrap.dedent(
 
 async def test_nothing_acknowledged_is_lost_when_killed_mid_write(tmp_path):
     """SIGKILL while votes are being written: every vote acknowledged before is there, the file is sound."""
-    process = subprocess.Popen(
+    acknowledged = []
+    # The with block closes the pipe once the writer is dead (and reaps it, whatever happens).
+    with subprocess.Popen(
         [sys.executable, "-c", WRITER, url(tmp_path)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=os.getcwd(),
-    )
-    acknowledged = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        acknowledged.append(tuple(int(x) for x in line.split()))
-        if len(acknowledged) >= 60:
-            break
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    ) as process:
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                acknowledged.append(tuple(int(x) for x in line.split()))
+                if len(acknowledged) >= 60:
+                    break
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
     with sqlite3.connect(tmp_path / "data" / "quotebot.db") as raw:
         assert raw.execute("pragma integrity_check").fetchone()[0] == "ok"
     db = await Database.open(url(tmp_path))

@@ -15,6 +15,7 @@ from index.config import BUNDLED_MODEL, PROJECT_ROOT
 from index.encoders.base import resolve_model_path
 from index.encoders.torch import Encoder
 from index.retriever import Retriever
+from index.search.late import TokenRows
 
 pytest.importorskip("onnxruntime")
 
@@ -44,6 +45,36 @@ def test_onnx_vectors_match_torch_vectors(onnx_cache, encoder, precision, least_
     cosines = (onnx.encode(SENTENCES) * encoder.encode(SENTENCES)).sum(axis=1)
     assert onnx.dimension == encoder.dimension == 384
     assert cosines.min() > least_cosine, cosines
+
+
+def test_float32_onnx_token_vectors_match_torch_and_store_the_same_int8(
+    onnx_cache, encoder, retriever
+):
+    """Paragraphs' token vectors (late interaction) from the ONNX pass that also pools them agree
+    with torch's token by token, and quantise to the int8 values torch's do, give or take one
+    step."""
+    onnx = cached_encoder(onnx_cache.parent, encoder, "float32")
+    paragraphs = [p.text for p in retriever.data.passages]
+
+    def by_text(chunks):
+        return {
+            paragraphs[r]: t
+            for rows, _, tokens in chunks
+            for r, t in zip(rows, tokens, strict=True)
+        }
+
+    mine, reference = (
+        by_text(onnx.encode_chunks(paragraphs, 64)),
+        by_text(encoder.encode_chunks(paragraphs, 64)),
+    )
+    for text in paragraphs:
+        ours, theirs = mine[text], reference[text]
+        assert np.array_equal(ours.ids, theirs.ids)
+        assert (ours.vectors * theirs.vectors).sum(axis=1).min() >= 0.9999
+        steps = TokenRows.quantise(ours.vectors, ours.ids).vectors.astype(int) - (
+            TokenRows.quantise(theirs.vectors, theirs.ids).vectors.astype(int)
+        )
+        assert np.abs(steps).max() <= 1
 
 
 def test_an_int8_question_gets_the_same_vector_whoever_else_asks(onnx_cache, encoder):

@@ -93,6 +93,24 @@ def test_model_change_rebuilds(make_settings, encoder, caplog):
     assert "out of date" in caplog.text
 
 
+def test_an_older_format_is_rebuilt_without_calling_it_corrupt(make_settings, encoder, caplog):
+    """A build an older version wrote is rebuilt with one INFO line that says so: no warning, and
+    no talk of corruption (the corrupt wording is for damage, below)."""
+    settings = make_settings()
+    Retriever(settings, encoder=encoder)
+    folder = current_build(settings)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest["format_version"] -= 1
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with caplog.at_level(logging.INFO):
+        assert Retriever(settings, encoder=encoder).last_report.rebuilt
+    said = [r for r in caplog.records if "index cache" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in said] == [
+        (logging.INFO, "index cache was built by an older version of Quotebot; rebuilding")
+    ]
+    assert "corrupt" not in caplog.text
+
+
 @pytest.mark.parametrize(
     "damage",
     ["truncate_faiss", "garbage_manifest", "delete_vectors", "empty_current", "flip_bm25"],

@@ -1,0 +1,42 @@
+"""Late interaction within sentences: what a user notices (a paraphrase finds its paragraph) and
+the token bookkeeping it stands on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.search.late import sentence_bounds
+
+
+def test_a_paraphrase_finds_the_paragraph_whose_sentence_says_it(retriever):
+    """A question worded unlike the article gets the paragraph whose one sentence says what it
+    asks first, not the one that shares its words over several sentences (neither question is in
+    the bank the weights were fitted on)."""
+    answer = retriever.search("What did the friendly farewell signal about Moscow's needs?")
+    assert answer.hits[0].passage.number == 2  # "signalling two things: ... growing dependence"
+
+
+def test_a_paraphrase_is_among_the_three_quoted_passages(retriever):
+    """Asked in other words ("repression", "the Russian capital"), the answer still quotes the
+    paragraph that has it ("the increasing crackdowns within Moscow") on its first page."""
+    answer = retriever.search("Is there repression inside the Russian capital?")
+    assert 4 in [hit.passage.number for hit in answer.hits[:3]]
+
+
+def test_sentences_split_a_paragraphs_tokens_in_order():
+    """Each sentence starts where the previous one's tokens end, paragraph after paragraph."""
+    starts = sentence_bounds([5, 4], [[2, 3], [1, 1, 2]])
+    assert starts.tolist() == [0, 2, 5, 6, 7, 9]
+
+
+def test_sentences_past_a_truncated_paragraph_get_no_tokens():
+    """The model reads at most its window: sentences past it have no tokens, and the counts
+    never run past the paragraph's own tokens."""
+    starts = sentence_bounds([6, 3], [[4, 4, 4], [3]])
+    assert starts.tolist() == [0, 4, 6, 6, 9]
+    assert np.all(np.diff(starts) >= 0)
+
+
+def test_a_miscounted_last_sentence_takes_the_paragraphs_remaining_tokens():
+    """Counts that fall short still cover the paragraph, so no token is left out of a sentence."""
+    assert sentence_bounds([7], [[2, 3]]).tolist() == [0, 2, 7]
