@@ -145,12 +145,6 @@ def is_who_question(text: str) -> bool:
     return bool(_WHO.search(normalise_for_match(text)))
 
 
-@functools.lru_cache(maxsize=4096)
-def text_words(text: str) -> frozenset[str]:
-    """The distinct words of a passage (cached: the same passages come up question after question)."""
-    return frozenset(words(text))
-
-
 @functools.lru_cache(maxsize=65536)
 def trigrams(word: str) -> frozenset[str]:
     padded = f"#{word}#"
