@@ -97,6 +97,43 @@ class ParagraphTokens:
         return np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1]), offsets
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceStarts:
+    """Where each paragraph's sentences start among its own token rows, distinct and only those
+    holding tokens (a sentence past the model's window holds none), in one flat array: worked
+    out once per index, so a search only gathers its candidates' part."""
+
+    relative: np.ndarray  # (kept sentences,) int64: first token row minus the paragraph's
+    start: np.ndarray  # (paragraphs + 1,) int64: paragraph row -> its first entry of `relative`
+
+    @classmethod
+    def of(cls, tokens: ParagraphTokens, sentence_rows: np.ndarray) -> SentenceStarts:
+        """From the token layout and `sentence_rows` (paragraph row -> first sentence row)."""
+        paragraphs = len(sentence_rows) - 1
+        owner = np.repeat(np.arange(paragraphs), np.diff(sentence_rows))
+        firsts = tokens.sentence_start[:-1]
+        # Starts never decrease, so "distinct" is "unlike the one before, within the paragraph".
+        new = np.ones(len(firsts), dtype=bool)
+        new[1:] = firsts[1:] != firsts[:-1]
+        new[sentence_rows[:-1][np.diff(sentence_rows) > 0]] = True
+        kept = new & (firsts < tokens.start[owner + 1])
+        counts = np.bincount(owner[kept], minlength=paragraphs)
+        return cls(
+            relative=(firsts[kept] - tokens.start[owner[kept]]).astype(np.int64),
+            start=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        )
+
+    def of_rows(self, rows: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For paragraphs `rows` gathered at `offsets` (`ParagraphTokens.gather`): every kept
+        sentence's first position in the gathered rows, and where each paragraph's entries begin."""
+        counts = self.start[rows + 1] - self.start[rows]
+        owner_start = np.concatenate([[0], np.cumsum(counts)])
+        entries = np.repeat(self.start[rows] - owner_start[:-1], counts) + np.arange(
+            owner_start[-1]
+        )
+        return self.relative[entries] + np.repeat(offsets[:-1], counts), owner_start[:-1]
+
+
 def sentence_lengths(
     count_tokens: Callable[[list[str]], list[int]], per_paragraph: list[tuple[str, ...]]
 ) -> list[list[int]]:
@@ -137,7 +174,7 @@ def token_signals(
     content_weights: np.ndarray,
     tokens: ParagraphTokens,
     rows: np.ndarray,
-    sentence_rows: np.ndarray,
+    sentences: SentenceStarts,
     document_frequency: np.ndarray,
 ) -> np.ndarray:
     """Per paragraph of `rows`: (MaxSim, sentence MaxSim, sentence token F1), from one product
@@ -154,7 +191,7 @@ def token_signals(
       IDF over the paragraphs. A sentence that says what the question asks in other words scores
       on both; one that shares a rare word and talks of something else, on recall only.
 
-    `sentence_rows[r]` is paragraph r's first sentence row (`IndexData.sentence_start`).
+    `sentences` says where each paragraph's sentences start (`IndexData.sentence_tokens`).
     """
     found = np.zeros((len(rows), 3), dtype=np.float32)
     if len(question_tokens) == 0 or len(rows) == 0:
@@ -164,15 +201,7 @@ def token_signals(
     similarities *= np.asarray(tokens.scales[gather])[:, None]
     found[:, 0] = np.maximum.reduceat(similarities, offsets[:-1], axis=0) @ weights / weights.sum()
     # Sentence starts as positions in the gathered rows; sentences without tokens left out.
-    per_row = [
-        offsets[i]
-        + tokens.sentence_start[sentence_rows[row] : sentence_rows[row + 1] + 1]
-        - tokens.start[row]
-        for i, row in enumerate(rows.tolist())
-    ]
-    bounds = [np.unique(b) for b in per_row]
-    starts = np.concatenate([b[:-1] for b in bounds])
-    owner_start = np.concatenate([[0], np.cumsum([len(b) - 1 for b in bounds])])[:-1]
+    starts, owner_start = sentences.of_rows(rows, offsets)
     recall_tokens = np.maximum.reduceat(similarities, starts, axis=0)
     found[:, 1] = np.maximum.reduceat(recall_tokens @ weights / weights.sum(), owner_start)
     recall = recall_tokens @ content_weights / content_weights.sum()

@@ -181,7 +181,7 @@ def token_features(
         content if content.sum() > 0 else weights,
         data.tokens,
         rows,
-        data.sentence_start,
+        data.sentence_tokens,
         data.token_df,
     )
 

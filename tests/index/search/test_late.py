@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.search.late import sentence_bounds
+from index.search.late import ParagraphTokens, SentenceStarts, sentence_bounds
 
 
 def test_a_paraphrase_finds_the_paragraph_whose_sentence_says_it(retriever):
@@ -40,3 +40,23 @@ def test_sentences_past_a_truncated_paragraph_get_no_tokens():
 def test_a_miscounted_last_sentence_takes_the_paragraphs_remaining_tokens():
     """Counts that fall short still cover the paragraph, so no token is left out of a sentence."""
     assert sentence_bounds([7], [[2, 3]]).tolist() == [0, 2, 7]
+
+
+def test_sentence_starts_gather_each_candidates_distinct_sentences_with_tokens():
+    # Paragraph 0: sentences of 2 and 3 tokens; 1: truncated, its last two sentences hold none;
+    # 2: one sentence; 3: no tokens at all.
+    lengths, sentences = [5, 4, 2, 0], [[2, 3], [4, 3, 1], [2], [1]]
+    tokens = ParagraphTokens(
+        vectors=np.zeros((11, 2), dtype=np.int8),
+        scales=np.ones(11, dtype=np.float32),
+        ids=np.zeros(11, dtype=np.int32),
+        start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        sentence_start=sentence_bounds(lengths, sentences),
+    )
+    sentence_rows = np.array([0, 2, 5, 6, 7])
+    rows = np.array([2, 0, 3, 1])
+    _, offsets = tokens.gather(rows)
+    starts, owner_start = SentenceStarts.of(tokens, sentence_rows).of_rows(rows, offsets)
+    # Gathered: paragraph 2 at 0-1, paragraph 0 at 2-6, paragraph 3 empty, paragraph 1 at 7-10.
+    assert starts.tolist() == [0, 2, 4, 7]
+    assert owner_start.tolist() == [0, 1, 3, 3]
