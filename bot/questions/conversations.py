@@ -14,7 +14,9 @@ import logging
 from typing import TYPE_CHECKING
 
 import discord
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.storage.database import failure
 from index.search.followups import Context
 
 if TYPE_CHECKING:
@@ -90,9 +92,19 @@ def turn_keys_of_command(interaction: discord.Interaction) -> list[str]:
 
 
 async def previous_turn(bot: Quotebot, keys: list[str]) -> Context | None:
-    """The latest recent turn under the first of `keys` that has one."""
+    """The latest recent turn under the first of `keys` that has one; None when the turns
+    cannot be read (the question is still answered, as a new one)."""
     for key in keys:
-        turn = await bot.database.conversations.recall(key)
+        try:
+            turn = await bot.database.conversations.recall(key)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning(
+                "could not read conversation %s (%s); answering its question as a new one: "
+                "check the database (the bot checks it at start)",
+                key,
+                failure(exc),
+            )
+            return None
         if turn is not None:
             return turn
     return None

@@ -16,7 +16,7 @@ import discord
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.questions.extract import shorten_and_clean
-from bot.storage.database import GuildConfig
+from bot.storage.database import GuildConfig, failure
 from bot.storage.shown import ShownAnswer, to_json
 from bot.ui.answer import answer_embed, answer_view
 from index.errors import QuotebotError
@@ -70,11 +70,10 @@ async def server_config(bot: Quotebot, guild_id: int | None) -> GuildConfig:
         return await bot.database.guild_config(guild_id)
     except (SQLAlchemyError, OSError) as exc:
         log.warning(
-            "could not read the settings of server %s (%s: %s); answering with the defaults: "
+            "could not read the settings of server %s (%s); answering with the defaults: "
             "check the database (the bot checks it at start), then the server's /settings",
             guild_id,
-            type(exc).__name__,
-            getattr(exc, "orig", None) or exc,  # the driver's one line, not the SQL around it
+            failure(exc),
         )
         return GuildConfig()
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 
 from index.ingest.text import normalise_for_match
-from tests.bot.conftest import TIMEOUT
+from tests.bot.conftest import TIMEOUT, connected
 from tests.bot.test_admin import admin
 from tests.bot.test_e2e import quoted_text
 
@@ -110,3 +112,35 @@ async def test_the_conversation_expires(bot_factory):
         )
         late = await fake.wait_for_reply_to(reply["id"], timeout=TIMEOUT)
         assert following(late) is None
+
+
+async def test_a_follow_up_is_answered_as_new_when_the_conversations_cannot_be_read(
+    retriever, caplog, tmp_path
+):
+    """The database refuses the conversations (their table is gone): a reply to an answer and
+    an /ask in a DM are still answered, as new questions, and each logs one WARNING saying
+    which conversation could not be read and what to check."""
+    path = tmp_path / "quotebot.db"
+    async with connected(retriever, database_url=f"sqlite+aiosqlite:///{path}") as (fake, _):
+        question = await fake.send_user_message(content=mention(fake, WAR))
+        answer = await fake.wait_for_reply_to(question["id"], timeout=TIMEOUT)
+        with sqlite3.connect(path) as raw:
+            raw.execute("ALTER TABLE conversation_turns RENAME TO conversation_turns_elsewhere")
+        with caplog.at_level(logging.WARNING):
+            reply = await fake.send_user_message(
+                content=mention(fake, NOW[0]), message_reference=answer["id"]
+            )
+            replied = await fake.wait_for_reply_to(reply["id"], timeout=TIMEOUT)
+            dm = fake.world.dm_channel(fake.user)
+            sent = await fake.invoke_slash("ask", {"question": NOW[0]}, channel_id=dm["id"])
+            asked = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+    for new in (replied, asked):
+        assert new.get("embeds") and following(new) is None
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name.startswith("bot")
+    ]
+    assert len(warnings) == 2, warnings
+    assert all("could not read conversation" in w and "check the database" in w for w in warnings)
+    assert all("no such table: conversation_turns" in w and "\n" not in w for w in warnings)
