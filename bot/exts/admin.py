@@ -110,7 +110,7 @@ class Admin(commands.Cog):
     async def channel_list(self, interaction: discord.Interaction) -> None:
         """List this server's answer-channels."""
         assert interaction.guild_id is not None
-        channels = await self.bot.database.answer_channels(interaction.guild_id)
+        channels = self.bot.database.answer_channels(interaction.guild_id)
         text = (
             "Answer-channels: " + ", ".join(f"<#{c}>" for c in channels)
             if channels

@@ -51,7 +51,7 @@ class Mentions(commands.Cog):
             return question_from_message(message.content, me), False
         if mentions_user(message.content, me):
             return question_from_message(message.content, me), False
-        if await self.bot.database.is_answer_channel(message.guild.id, message.channel.id):
+        if self.bot.database.is_answer_channel(message.guild.id, message.channel.id):
             return question_from_message(message.content, me) or None, True
         return None, False
 

@@ -71,7 +71,12 @@ def _upgrade(connection: Connection) -> None:
 class Database:
     """Open with `await Database.open(url)`; every method is one short transaction."""
 
-    def __init__(self, engine: AsyncEngine, followup_window: timedelta = FOLLOWUP_WINDOW) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        answer_channels: set[tuple[int, int]],
+        followup_window: timedelta = FOLLOWUP_WINDOW,
+    ) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         # SQLite has one writer at a time, and a transaction keeps the lock across the event
@@ -83,14 +88,17 @@ class Database:
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
         self._answers = GroupCommit[int](self._write_turn, self._sessions.begin)
-        self._answer_channels: set[tuple[int, int]] | None = None
+        # Read at open, then kept here: every message in a server asks about them, and a read
+        # failing there would drop the question; at open a failure is one line at start.
+        self._answer_channels = answer_channels
         self.conversations = Conversations(
             self._sessions, self.transaction, self._insert, followup_window
         )
 
     @classmethod
     async def open(cls, url: str, followup_window: timedelta = FOLLOWUP_WINDOW) -> Database:
-        """Connect, create the SQLite folder if needed, and migrate the schema to the latest."""
+        """Connect, create the SQLite folder if needed, migrate the schema to the latest and read
+        the answer-channels."""
         prepare_sqlite_folder(url)
         try:
             engine = create_async_engine(url)
@@ -105,6 +113,10 @@ class Database:
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(_upgrade)
+                rows = await connection.execute(
+                    select(AnswerChannel.guild_id, AnswerChannel.channel_id)
+                )
+                answer_channels = {(g, c) for g, c in rows.all()}
         except (SQLAlchemyError, OSError) as exc:
             await engine.dispose()
             raise StorageError(
@@ -112,7 +124,7 @@ class Database:
                 "and that its folder is writable"
             ) from None
         log.info("database ready (%s)", engine.dialect.name)
-        return cls(engine, followup_window)
+        return cls(engine, answer_channels, followup_window)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -228,19 +240,9 @@ class Database:
                 setattr(row, key, value)
         return await self.guild_config(guild_id)
 
-    async def _load_answer_channels(self) -> set[tuple[int, int]]:
-        if self._answer_channels is None:
-            async with self._sessions() as session:
-                rows = await session.execute(
-                    select(AnswerChannel.guild_id, AnswerChannel.channel_id)
-                )
-                self._answer_channels = {(g, c) for g, c in rows.all()}
-        return self._answer_channels
-
     async def add_answer_channel(self, guild_id: int, channel_id: int, user_id: int) -> bool:
         """True when added, False when it already was one."""
-        channels = await self._load_answer_channels()
-        if (guild_id, channel_id) in channels:
+        if (guild_id, channel_id) in self._answer_channels:
             return False
         async with self.transaction() as session:
             session.add(
@@ -248,7 +250,7 @@ class Database:
                     guild_id=guild_id, channel_id=channel_id, added_by=user_id, added_at=_now()
                 )
             )
-        channels.add((guild_id, channel_id))
+        self._answer_channels.add((guild_id, channel_id))
         return True
 
     async def remove_answer_channel(self, guild_id: int, channel_id: int) -> bool:
@@ -259,15 +261,15 @@ class Database:
                     AnswerChannel.guild_id == guild_id, AnswerChannel.channel_id == channel_id
                 )
             )
-        (await self._load_answer_channels()).discard((guild_id, channel_id))
+        self._answer_channels.discard((guild_id, channel_id))
         # A DELETE returns a CursorResult, the one kind of Result with a row count.
         return bool(cast(CursorResult[Any], result).rowcount)
 
-    async def answer_channels(self, guild_id: int) -> list[int]:
-        return sorted(c for g, c in await self._load_answer_channels() if g == guild_id)
+    def answer_channels(self, guild_id: int) -> list[int]:
+        return sorted(c for g, c in self._answer_channels if g == guild_id)
 
-    async def is_answer_channel(self, guild_id: int, channel_id: int) -> bool:
-        return (guild_id, channel_id) in await self._load_answer_channels()
+    def is_answer_channel(self, guild_id: int, channel_id: int) -> bool:
+        return (guild_id, channel_id) in self._answer_channels
 
     # -- stats -----------------------------------------------------------------------------------
 

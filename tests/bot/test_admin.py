@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 
 import pytest
 
-from fakecord import Permission
+from bot.bot import Quotebot
+from bot.storage import Database
+from fakecord import FakeDiscord, Permission, running_bot
 from index.retriever import Retriever
-from tests.bot.conftest import TIMEOUT, connected
+from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
 from tests.bot.test_e2e import EPHEMERAL
 from tests.bot.ui.test_components import ask, buttons, click
 from tests.conftest import SOURCES
@@ -43,6 +46,27 @@ async def test_answer_channel_takes_every_message_as_a_question(discord_bot):
         for m in fake.sent_messages()
         if (m.get("message_reference") or {}).get("message_id") == ignored["id"]
     ]
+
+
+async def test_an_answer_channel_is_answered_when_they_can_no_longer_be_read(retriever, tmp_path):
+    """The answer-channels are read when the bot starts: once their table is gone, a question
+    in one is still answered (before, each message read them and the error dropped it)."""
+    path = tmp_path / "quotebot.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    async with FakeDiscord() as fake:
+        db = await Database.open(url)
+        await db.add_answer_channel(int(fake.guild["id"]), int(fake.channel["id"]), 1)
+        await db.close()
+        quotebot = Quotebot(make_bot_settings(retriever, database_url=url), retriever)
+        async with running_bot(quotebot, fake.token, ready_timeout=TIMEOUT):
+            await fake.wait_for_commands(["ask"], timeout=TIMEOUT)
+            with sqlite3.connect(path) as raw:
+                raw.execute("ALTER TABLE answer_channels RENAME TO answer_channels_elsewhere")
+            question = await fake.send_user_message(
+                content="Which country supplies Russia with drones?"
+            )
+            reply = await fake.wait_for_reply_to(question["id"], timeout=TIMEOUT)
+    assert "banking on Iran" in reply["embeds"][0]["description"]
 
 
 async def test_answer_channel_warns_without_message_content_intent(bot_factory):
@@ -124,7 +148,7 @@ async def test_members_without_manage_server_are_refused_by_the_bot(discord_bot,
     assert reply["flags"] & EPHEMERAL and "Manage Server" in reply["content"]
     config = await bot.database.guild_config(int(fake.guild["id"]))
     assert config.k is None
-    assert await bot.database.answer_channels(int(fake.guild["id"])) == []
+    assert bot.database.answer_channels(int(fake.guild["id"])) == []
 
 
 async def test_admin_commands_are_hidden_from_members_by_default(discord_bot):

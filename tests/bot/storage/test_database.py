@@ -60,7 +60,7 @@ async def test_votes_persist_across_a_restart(tmp_path):
     assert await db.vote_counts(answer) == (0, 2)
     config = await db.guild_config(1)
     assert (config.k, config.threads, config.private_by_default) == (2, True, False)
-    assert await db.is_answer_channel(1, 99)
+    assert db.is_answer_channel(1, 99)
     await db.close()
 
 

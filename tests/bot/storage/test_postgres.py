@@ -56,7 +56,7 @@ async def test_postgres_votes_settings_and_stats(pg_url):
     # A second process (here: a second connection pool) sees the same state.
     other = await Database.open(pg_url)
     assert (await other.guild_config(7)).k == 4
-    assert await other.is_answer_channel(7, 70)
+    assert other.is_answer_channel(7, 70)
     stats = await other.stats(7)
     assert (stats.questions, stats.answered, stats.abstained, stats.up, stats.down) == (
         2,
