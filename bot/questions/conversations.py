@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import discord
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.database import failure
+from bot.storage.failures import failure
 from index.search.followups import Context
 
 if TYPE_CHECKING:

@@ -16,7 +16,8 @@ import discord
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.questions.extract import shorten_and_clean
-from bot.storage.database import GuildConfig, failure
+from bot.storage.database import GuildConfig
+from bot.storage.failures import failure
 from bot.storage.shown import ShownAnswer, to_json
 from bot.ui.answer import answer_embed, answer_view
 from index.errors import QuotebotError

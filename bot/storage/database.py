@@ -59,11 +59,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def failure(exc: Exception) -> str:
-    """A database error in one line for the log: the driver's message, not the SQL around it."""
-    return f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
-
-
 def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection=connection), "head")
 
