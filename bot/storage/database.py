@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
 
 from bot.models import StatsSummary
 from bot.storage.conversations import Conversations
+from bot.storage.failures import failure
 from bot.storage.group_commit import GroupCommit
 from bot.storage.migrate import StorageError, alembic_config, prepare_sqlite_folder
 from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
@@ -156,8 +157,6 @@ class Database:
         created_at = _now()
 
         async def write(session: AsyncSession) -> int:
-            if turn is not None:
-                await self.conversations.write(session, turn_keys, turn)
             # A new record each time: a batch that failed may try this row again on its own.
             record = AnswerRecord(
                 created_at=created_at,
@@ -172,9 +171,29 @@ class Database:
             )
             session.add(record)
             await session.flush()
+            if turn is not None:
+                await self._remember_turn(session, record.id, turn_keys, turn)
             return record.id
 
         return await self._answers.write(write)
+
+    async def _remember_turn(
+        self, session: AsyncSession, answer_id: int, keys: Sequence[str], turn: Context
+    ) -> None:
+        """The turn in a savepoint after its answer's row: the turn only serves follow-ups, and
+        failing it must not take the answer's record (its buttons, its place in /stats) along.
+        After the row, too, because SQLite's driver begins the transaction at the first write:
+        a savepoint before it would be the transaction, and releasing it would commit."""
+        try:
+            async with session.begin_nested():
+                await self.conversations.write(session, keys, turn)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning(
+                "could not store the conversation turn of answer %s (%s); a follow-up to it is "
+                "answered as a new question: check the database (the bot checks it at start)",
+                answer_id,
+                failure(exc),
+            )
 
     async def answer(self, answer_id: int) -> AnswerRecord | None:
         async with self._sessions() as session:

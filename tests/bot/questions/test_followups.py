@@ -118,8 +118,9 @@ async def test_a_follow_up_is_answered_as_new_when_the_conversations_cannot_be_r
     retriever, caplog, tmp_path
 ):
     """The database refuses the conversations (their table is gone): a reply to an answer and
-    an /ask in a DM are still answered, as new questions, and each logs one WARNING saying
-    which conversation could not be read and what to check."""
+    an /ask in a DM are still answered, as new questions, with their buttons (the answers are
+    recorded without their turns); each logs one WARNING saying which conversation could not be
+    read and what to check, and one that its own turn could not be stored."""
     path = tmp_path / "quotebot.db"
     async with connected(retriever, database_url=f"sqlite+aiosqlite:///{path}") as (fake, _):
         question = await fake.send_user_message(content=mention(fake, WAR))
@@ -135,12 +136,15 @@ async def test_a_follow_up_is_answered_as_new_when_the_conversations_cannot_be_r
             sent = await fake.invoke_slash("ask", {"question": NOW[0]}, channel_id=dm["id"])
             asked = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
     for new in (replied, asked):
-        assert new.get("embeds") and following(new) is None
-    warnings = [
+        assert new.get("embeds") and new.get("components") and following(new) is None
+    logged = [
         r.getMessage()
         for r in caplog.records
-        if r.levelno == logging.WARNING and r.name.startswith("bot")
+        if r.levelno >= logging.WARNING and r.name.startswith("bot")
     ]
-    assert len(warnings) == 2, warnings
-    assert all("could not read conversation" in w and "check the database" in w for w in warnings)
-    assert all("no such table: conversation_turns" in w and "\n" not in w for w in warnings)
+    assert len(logged) == 4, logged
+    reads = [w for w in logged if "could not read conversation" in w]
+    writes = [w for w in logged if "could not store the conversation turn" in w]
+    assert len(reads) == len(writes) == 2, logged
+    assert all("check the database" in w for w in logged)
+    assert all("no such table: conversation_turns" in w and "\n" not in w for w in logged)

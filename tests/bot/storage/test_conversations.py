@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +48,41 @@ async def test_turns_expire_and_are_cleared(tmp_path):
     with sqlite3.connect(tmp_path / "quotebot.db") as raw:
         keys = [r[0] for r in raw.execute("select key from conversation_turns")]
     assert keys == ["answer:2"]
+
+
+async def test_answers_are_stored_when_their_turns_cannot_be(tmp_path, caplog):
+    """The database refuses the turns (their table is gone): three answers recorded together
+    are still stored with their ids (their buttons and /stats need them), and each turn that
+    could not be stored is one WARNING line."""
+    db = await Database.open(url(tmp_path))
+    with sqlite3.connect(tmp_path / "quotebot.db") as raw:
+        raw.execute("ALTER TABLE conversation_turns RENAME TO conversation_turns_elsewhere")
+    try:
+        with caplog.at_level(logging.WARNING):
+            ids = await asyncio.gather(
+                *(
+                    db.record_answer(
+                        guild_id=1,
+                        channel_id=2,
+                        user_id=n,
+                        question=f"question {n}",
+                        abstained=False,
+                        passage_ids=["a"],
+                        turn=FIRST,
+                        turn_keys=[f"question:{n}"],
+                    )
+                    for n in range(3)
+                )
+            )
+    finally:
+        await db.close()
+    with sqlite3.connect(tmp_path / "quotebot.db") as raw:
+        stored = dict(raw.execute("select id, question from answers"))
+    assert stored == {answer: f"question {n}" for n, answer in enumerate(ids)}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 3, warnings
+    assert all("could not store the conversation turn" in w for w in warnings)
+    assert all("no such table: conversation_turns" in w and "\n" not in w for w in warnings)
 
 
 async def test_answers_stored_before_the_upgrade_are_kept(tmp_path):
