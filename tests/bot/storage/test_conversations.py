@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from bot.storage import Database
 from bot.storage.migrate import MIGRATIONS
 from index.search.followups import Context
+from tests.bot.storage.test_database import _answer
 
 FIRST = Context("Who is Barbara Keleman?", "Who is Barbara Keleman?", "Barbara Keleman")
 SECOND = Context("what did she say?", "what did Barbara Keleman say? Who is...", None)
@@ -61,16 +62,7 @@ async def test_answers_are_stored_when_their_turns_cannot_be(tmp_path, caplog):
         with caplog.at_level(logging.WARNING):
             ids = await asyncio.gather(
                 *(
-                    db.record_answer(
-                        guild_id=1,
-                        channel_id=2,
-                        user_id=n,
-                        question=f"question {n}",
-                        abstained=False,
-                        passage_ids=["a"],
-                        turn=FIRST,
-                        turn_keys=[f"question:{n}"],
-                    )
+                    _answer(db, f"question {n}", turn=FIRST, turn_keys=[f"question:{n}"])
                     for n in range(3)
                 )
             )

@@ -24,7 +24,7 @@ def url(tmp_path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/data/quotebot.db"
 
 
-async def _answer(db: Database, question: str = "q", abstained: bool = False) -> int:
+async def _answer(db: Database, question: str = "q", abstained: bool = False, **more) -> int:
     return await db.record_answer(
         guild_id=1,
         channel_id=2,
@@ -32,6 +32,7 @@ async def _answer(db: Database, question: str = "q", abstained: bool = False) ->
         question=question,
         abstained=abstained,
         passage_ids=["a"],
+        **more,
     )
 
 
@@ -174,23 +175,8 @@ async def test_a_cancelled_answer_that_fails_in_its_batch_leaves_no_unread_error
     loop = asyncio.get_running_loop()
     reported: list[dict] = []
     loop.set_exception_handler(lambda _loop, context: reported.append(context))
-
-    tasks: dict[str, asyncio.Task[int]] = {}
-
-    def cancel_when_refused_is_written(_conn, _cursor, _statement, parameters, *_args) -> None:
-        if "refused" in (parameters or ()):
-            tasks["refused"].cancel()
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", cancel_when_refused_is_written)
     try:
-        async with db.transaction():  # the two answers queue into one batch
-            for question in ("stored", "refused"):
-                tasks[question] = asyncio.create_task(_answer(db, question=question))
-            await asyncio.sleep(0)
-        answer = await tasks["stored"]
-        with pytest.raises(asyncio.CancelledError):
-            await tasks["refused"]
-        tasks.clear()  # the cancelled task's traceback holds the row's future
+        answer = await _two_answers_one_cancelled_mid_batch(db, "stored", "refused")
         gc.collect()  # an error nobody read is reported when its future is collected
         await asyncio.sleep(0)  # a report is made through the loop
         assert _rows(tmp_path) == {answer: "stored"}
@@ -204,25 +190,36 @@ async def test_an_answer_cancelled_once_its_commit_began_is_stored(tmp_path):
     """A caller is cancelled while its row is being written in a batch that succeeds: the row
     is stored (its transaction had begun) and the other caller of the batch still gets its id."""
     db = await Database.open(url(tmp_path))
-    tasks: dict[str, asyncio.Task[int]] = {}
-
-    def cancel_when_left_is_written(_conn, _cursor, _statement, parameters, *_args) -> None:
-        if "left" in (parameters or ()):
-            tasks["left"].cancel()
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", cancel_when_left_is_written)
     try:
-        async with db.transaction():  # the two answers queue into one batch
-            for question in ("stayed", "left"):
-                tasks[question] = asyncio.create_task(_answer(db, question=question))
-            await asyncio.sleep(0)
-        answer = await tasks["stayed"]
-        with pytest.raises(asyncio.CancelledError):
-            await tasks["left"]
+        answer = await _two_answers_one_cancelled_mid_batch(db, "stayed", "left")
         rows = _rows(tmp_path)
         assert rows.pop(answer) == "stayed" and list(rows.values()) == ["left"]
     finally:
         await db.close()
+
+
+async def _two_answers_one_cancelled_mid_batch(db: Database, kept: str, leaving: str) -> int:
+    """`kept` and `leaving` recorded in one batch, the caller of `leaving` cancelled as its row
+    is written; `kept`'s id."""
+    tasks: dict[str, asyncio.Task[int]] = {}
+
+    def cancel_when_written(_conn, _cursor, _statement, parameters, *_args) -> None:
+        if leaving in (parameters or ()):
+            tasks[leaving].cancel()
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", cancel_when_written)
+    try:
+        async with db.transaction():  # holds the write turn: both rows queue into one batch
+            for question in (kept, leaving):
+                tasks[question] = asyncio.create_task(_answer(db, question=question))
+            await asyncio.sleep(0)
+        answer = await tasks[kept]
+        with pytest.raises(asyncio.CancelledError):
+            await tasks[leaving]
+        return answer
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", cancel_when_written)
+        tasks.clear()  # a cancelled task's traceback holds its row's future
 
 
 async def test_unknown_setting_is_refused(tmp_path):
