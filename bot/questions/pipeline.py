@@ -147,11 +147,10 @@ async def answer(
         # Bookkeeping: the asker still gets the answer, only without buttons (each one redraws
         # the answer from its record), without a place in /stats and without follow-ups.
         log.error(
-            "could not record the answer to %r (%s: %s); sent without buttons: check the "
+            "could not record the answer to %r (%s); sent without buttons: check the "
             "database (the bot checks it at start)",
             question.asked[:200],
-            type(exc).__name__,
-            exc,
+            failure(exc),
         )
         answer_id = None
     view = answer_view(shown, answer_id) if answer_id is not None else discord.ui.View(timeout=None)

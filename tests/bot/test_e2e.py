@@ -425,6 +425,7 @@ async def test_an_answer_that_cannot_be_recorded_is_still_sent(retriever, caplog
     assert not reply.get("components")
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "could not record" in errors[0] and DRONES[0] in errors[0]
+    assert "no such table: answers" in errors[0] and "\n" not in errors[0]
 
 
 async def test_a_question_is_answered_with_default_settings_when_they_cannot_be_read(
