@@ -117,17 +117,17 @@ def terms(
     tokens: QueryTokens,
     data: IndexData,
     top: np.ndarray,
-    match: TokenMatch | None = None,
+    products: TokenMatch | None = None,
 ) -> list[Term]:
     """The question's content words, each with the TERM_FEATURES of its best match among the
     paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read).
 
-    `match`, the token products late interaction computed, saves computing them again when it
-    holds those paragraphs.
+    `products`, the token products late interaction computed, saves computing them again when
+    they hold those paragraphs.
     """
     rows = top[:TERM_CANDIDATES]
     nearby_words = data.words.near(rows)
-    nearby = match.of_rows(rows) if match is not None else None
+    nearby = products.of_rows(rows) if products is not None else None
     if nearby is None:
         nearby = TokenMatch.of(tokens.vectors, data.tokens, rows).similarities
     wanted = set(content_words(question))
@@ -236,12 +236,12 @@ def judge(
     matrix: np.ndarray,
     ranking: np.ndarray,
     weights: Weights,
-    match: TokenMatch | None = None,
+    products: TokenMatch | None = None,
 ) -> Verdict:
     """The coverage of the answer whose ranked paragraphs are `top` (rows, best first);
-    `matrix` and `ranking` are the candidates' FEATURES and ranking scores; `match` the token
+    `matrix` and `ranking` are the candidates' FEATURES and ranking scores; `products` the token
     products of late interaction (`terms`)."""
-    question_terms = terms(question, tokens, data, top, match)
+    question_terms = terms(question, tokens, data, top, products)
     off_topic = weights.off_topic
     evidence = 1.0 - float(
         off_topic.probability(match_features(matrix, question_terms), MATCH_FEATURES)[0]

@@ -203,7 +203,7 @@ def _learned(
     # others stay behind them.
     shortlist = np.argsort(-weights.rank_scores(matrix, FEATURES), kind="stable")[:shortlist_size]
     columns = np.array([FEATURES.index(name) for name in TOKEN_FEATURES])
-    matrix[np.ix_(shortlist, columns)], match = token_features(
+    matrix[np.ix_(shortlist, columns)], products = token_features(
         data, query.text, query.token_vectors, found.candidates[shortlist]
     )
     late = matrix[:, FEATURES.index("late_interaction")]
@@ -212,7 +212,7 @@ def _learned(
     behind[shortlist] = False
     ranking[behind] = ranking[shortlist].min() - 1.0
     top = found.candidates[np.lexsort((found.candidates, -ranking))]
-    verdict = judge(query.text, query.token_vectors, data, top, matrix, ranking, weights, match)
+    verdict = judge(query.text, query.token_vectors, data, top, matrix, ranking, weights, products)
     return ranking, late, verdict
 
 
