@@ -195,15 +195,11 @@ class TokenMatch:
         return cls(rows=rows, offsets=offsets, gather=gather, similarities=similarities)
 
     def of_rows(self, wanted: np.ndarray) -> np.ndarray | None:
-        """The products of paragraphs `wanted` only, or None when one of them is not here."""
-        where = {int(row): i for i, row in enumerate(self.rows.tolist())}
-        positions = [where.get(int(row)) for row in wanted.tolist()]
-        if any(p is None for p in positions):
+        """The products of paragraphs `wanted`'s tokens (in this match's order), or None when
+        one of them is not here."""
+        if not np.isin(wanted, self.rows).all():
             return None
-        picked = [
-            np.arange(self.offsets[p], self.offsets[p + 1]) for p in positions if p is not None
-        ]
-        return self.similarities[np.concatenate(picked)] if picked else self.similarities[:0]
+        return self.similarities[np.repeat(np.isin(self.rows, wanted), np.diff(self.offsets))]
 
 
 def token_signals(

@@ -43,6 +43,9 @@ def _faiss_candidates(
     n = min(n, index.ntotal)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
+    if n == index.ntotal and isinstance(index, faiss.IndexFlat):
+        # Exact search for every vector (one article): they are all candidates, no search needed.
+        return np.arange(*(rows or (0, n)), dtype=np.int64)
     params = None
     if rows is not None:
         params = faiss.SearchParameters(sel=faiss.IDSelectorRange(rows[0], rows[1]))
