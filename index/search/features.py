@@ -131,11 +131,14 @@ def content_token_mask(question: str, tokens: QueryTokens) -> np.ndarray:
     """Which of the question's tokens are pieces of its content words (not of "what", "did",
     "reckons", nor "?"): what a question asks about, without how it asks."""
     wanted = set(content_words(question))
-    mask = np.zeros(len(tokens.ids), dtype=bool)
-    for match in WORD_SPAN.finditer(question):
-        if _first_word(match.group()) in wanted:
-            mask |= (tokens.spans[:, 0] >= match.start()) & (tokens.spans[:, 1] <= match.end())
-    return mask
+    spans = [m.span() for m in WORD_SPAN.finditer(question) if _first_word(m.group()) in wanted]
+    if not spans:
+        return np.zeros(len(tokens.ids), dtype=bool)
+    words_at = np.array(spans)
+    inside = (tokens.spans[:, None, 0] >= words_at[:, 0]) & (
+        tokens.spans[:, None, 1] <= words_at[:, 1]
+    )
+    return inside.any(axis=1)
 
 
 def number_asked(text: str) -> NumberAsk | None:
