@@ -208,9 +208,13 @@ def partial_features(
     matrix: np.ndarray,
     ranking: np.ndarray,
     weights: Weights,
+    scored: list[tuple[Term, float]] | None = None,
 ) -> np.ndarray:
-    """PARTIAL_FEATURES of one question."""
-    probabilities = [p for _, p in _term_probabilities(question_terms, weights)]
+    """PARTIAL_FEATURES of one question (`scored`: its words' missing-term probabilities, when
+    already worked out)."""
+    if scored is None:
+        scored = _term_probabilities(question_terms, weights)
+    probabilities = [p for _, p in scored]
     ordered = np.sort(ranking)[::-1]
     margin = float(ordered[0] - ordered[1]) if len(ordered) > 1 else 1.0
     best = matrix.max(axis=0) if len(matrix) else np.zeros(len(FEATURES))
@@ -250,10 +254,10 @@ def judge(
     if len(top) == 0 or evidence <= threshold:
         return Verdict("none", (), NO_MATCH, evidence, threshold)
     gap = number_gap(question, data, top)
-    features = partial_features(question_terms, gap, matrix, ranking, weights)
+    scored = _term_probabilities(question_terms, weights)
+    features = partial_features(question_terms, gap, matrix, ranking, weights, scored)
     if not weights.partial.says_yes(features, PARTIAL_FEATURES)[0]:
         return Verdict("full", (), "", evidence, threshold)
-    scored = _term_probabilities(question_terms, weights)
     missing = tuple(t.text for t, p in scored if p >= weights.missing_term.threshold)
     if gap is not None:
         return Verdict("partial", missing, gap, evidence, threshold)
