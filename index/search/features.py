@@ -138,7 +138,7 @@ def content_token_mask(question: str, tokens: QueryTokens) -> np.ndarray:
     inside = (tokens.spans[:, None, 0] >= words_at[:, 0]) & (
         tokens.spans[:, None, 1] <= words_at[:, 1]
     )
-    return inside.any(axis=1)
+    return np.asarray(inside.any(axis=1))
 
 
 def number_asked(text: str) -> NumberAsk | None:
