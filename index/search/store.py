@@ -26,7 +26,7 @@ import numpy as np
 from index import _atomic
 from index.config import IndexSettings
 from index.encoders.base import PassageEncoder
-from index.encoders.cache import cached_vectors
+from index.encoders.cache import cached_token_counts, cached_vectors
 from index.encoders.torch import Encoder
 from index.errors import IndexCorruptError, IndexVersionError
 from index.ingest.loaders import content_hash, source_files
@@ -180,7 +180,8 @@ def build(
             [found.tokens[t] for t in paragraphs],
             passages.dimension,
             sentence_lengths(
-                encoder.token_counts, [p.sentences for s in sources for p in s.passages]
+                cached_token_counts(encoder, settings),
+                [p.sentences for s in sources for p in s.passages],
             ),
         ),
     )
