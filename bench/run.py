@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # the project root, not bench/, so `bench` imports as a package
 
-from bench import bot_process, ranking, retrieval, scale  # noqa: E402
+from bench import bot_process, ranking, rebuild, retrieval, scale  # noqa: E402
 from bench.common import Row, machine, print_table, progress  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from index.encoders.torch import Encoder  # noqa: E402
@@ -29,7 +29,17 @@ from index.logs import configure_logging  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("latency", "ranking", "concurrency", "chunks", "quality", "bot", "build", "faiss")
+SECTIONS = (
+    "latency",
+    "ranking",
+    "concurrency",
+    "chunks",
+    "quality",
+    "bot",
+    "build",
+    "rebuild",
+    "faiss",
+)
 BACKENDS = ("onnx", "torch", "onnx-int8")
 
 
@@ -43,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         help="query backends to measure, comma-separated (default: onnx,torch,onnx-int8)",
     )
     parser.add_argument(
-        "--paragraphs", type=int, help="synthetic paragraphs of the build section (default 10 000)"
+        "--paragraphs",
+        type=int,
+        help="synthetic paragraphs of the build and rebuild sections (default 10 000; 2 000)",
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
@@ -62,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         "e2e": 20 if args.quick else 200,
         "guilds": 100 if args.quick else 1000,
         "paragraphs": args.paragraphs or (300 if args.quick else 10_000),
+        # The rebuild's first build only fills the cache: 2 000 paragraphs show its cost clearly.
+        "rebuild_paragraphs": args.paragraphs or (300 if args.quick else 2_000),
         "vectors": 100_000 if args.quick else 1_000_000,
         "latency_queries": 30 if args.quick else 100,
         "recall_queries": 100 if args.quick else 200,
@@ -103,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "build" in only:
             rows += retrieval.build(encoder, sizes["paragraphs"], workdir)
+        if "rebuild" in only:
+            rows += rebuild.rebuild(encoder, sizes["rebuild_paragraphs"], workdir)
         del retrievers
     if "faiss" in only:
         rows += scale.faiss_scale(

@@ -26,8 +26,6 @@ JSON path and the payload. Tests that send broken payloads on purpose take them 
 
 from __future__ import annotations
 
-import logging
-
 from .builders import (
     make_dm_channel,
     make_guild,
@@ -59,8 +57,6 @@ from .server import FakeDiscord
 from .spec_check import Violation
 from .wire import ApiError
 from .world import World
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_BOT_PERMISSIONS",

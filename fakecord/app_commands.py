@@ -4,7 +4,6 @@ validating and looking up slash and context-menu commands the way Discord does."
 from __future__ import annotations
 
 import copy
-import logging
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ from .wire import (
 if TYPE_CHECKING:
     from .world import World
 
-logger = logging.getLogger(__name__)
 
 _COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
 

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import logging
 import secrets
 import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .flags import DEFAULT_MEMBER_PERMISSIONS, ChannelType
-
-logger = logging.getLogger(__name__)
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 _increment = itertools.count()

@@ -5,7 +5,6 @@ roles, channels and attachments it names resolved."""
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,8 +12,6 @@ from .flags import DEFAULT_MEMBER_PERMISSIONS
 from .records import FakeDiscordError
 from .wire import to_id
 from .world import World
-
-logger = logging.getLogger(__name__)
 
 # Option types
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5

@@ -3,7 +3,6 @@ interactions, gateway closes, reconnects, invalid sessions, missing heartbeat AC
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,6 @@ from .wire import IdLike
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
-logger = logging.getLogger(__name__)
 
 RATE_LIMITED_MESSAGE = "You are being rate limited."
 

@@ -4,9 +4,6 @@ the permissions a member and an invited bot get by default."""
 from __future__ import annotations
 
 import enum
-import logging
-
-logger = logging.getLogger(__name__)
 
 
 class Intent(enum.IntFlag):

@@ -27,7 +27,7 @@ from .records import GatewayConnectionInfo, GatewayFrame
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # Opcodes
 DISPATCH = 0
@@ -115,7 +115,7 @@ class FakeGateway:
         conn.request = request
         self.connections.append(conn)
         self.fake.notify_changed()
-        logger.info("gateway connection %s opened: %s", info.connection_id, request.path_qs)
+        log.info("gateway connection %s opened: %s", info.connection_id, request.path_qs)
         try:
             await self._serve(conn)
         finally:
@@ -129,7 +129,7 @@ class FakeGateway:
                 session.connection = None
                 if info.close_code in SESSION_ENDING_CLOSE_CODES and info.closed_by == "client":
                     session.invalidated = True
-            logger.info(
+            log.info(
                 "gateway connection %s closed by %s with %s",
                 info.connection_id,
                 info.closed_by,

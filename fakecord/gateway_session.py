@@ -18,7 +18,7 @@ from .records import GatewayConnectionInfo
 if TYPE_CHECKING:
     from .gateway import FakeGateway
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class FrameEncoder:
@@ -131,16 +131,14 @@ class GatewayConnection:
                 else:
                     await self.ws.send_str(message)
             except (ConnectionError, RuntimeError) as exc:
-                logger.debug("gateway connection %s: send failed: %s", self.info.connection_id, exc)
+                log.debug("gateway connection %s: send failed: %s", self.info.connection_id, exc)
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close the websocket from the server side with ``code``."""
         if self.server_close_code is not None or self.ws.closed:
             return
         self.server_close_code = code
-        logger.info(
-            "gateway connection %s: closing with %s %s", self.info.connection_id, code, reason
-        )
+        log.info("gateway connection %s: closing with %s %s", self.info.connection_id, code, reason)
         with contextlib.suppress(ConnectionError, RuntimeError, asyncio.TimeoutError):
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), timeout=5)
 

@@ -4,7 +4,6 @@ interaction responses, synced commands, uploaded files."""
 from __future__ import annotations
 
 import copy
-import logging
 from typing import TYPE_CHECKING, Any
 
 from .records import (
@@ -18,8 +17,6 @@ from .wire import IdLike, to_id
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
-
-logger = logging.getLogger(__name__)
 
 
 class Inspection:

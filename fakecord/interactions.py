@@ -9,7 +9,6 @@ component that is not on the message) by raising
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +18,6 @@ from .flags import DEFAULT_MEMBER_PERMISSIONS, ChannelType, Permission
 from .message_rules import find_component
 from .records import CommandNotSyncedError, FakeDiscordError
 from .world import World
-
-logger = logging.getLogger(__name__)
 
 # Interaction types
 PING = 1

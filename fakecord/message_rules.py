@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -13,8 +12,6 @@ from .wire import (
     ApiError,
     form_error,
 )
-
-logger = logging.getLogger(__name__)
 
 #: What a button of each style must carry: an id to click, a URL to open, a SKU to buy.
 _BUTTON_NEEDS = {

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import logging
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,8 +31,6 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-
-log = logging.getLogger(__name__)
 
 SPEC_FILE = Path(__file__).with_name("discord-openapi.json")
 _SPEC_URI = "urn:discord-api-spec:v10"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -13,8 +12,6 @@ from typing import IO
 from bot.endpoints import API_BASE_ENV, GATEWAY_ENV
 from fakecord import FakeDiscord
 from index.config import PROJECT_ROOT
-
-log = logging.getLogger(__name__)
 
 
 def bot_env(fake: FakeDiscord, base: Mapping[str, str]) -> dict[str, str]:

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import logging
 import re
 import time
 from collections.abc import Callable
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 
 class FakeDiscordError(AssertionError):

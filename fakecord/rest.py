@@ -9,7 +9,6 @@ webhooks are in :mod:`fakecord.rest_interactions`, the routing table in :mod:`fa
 from __future__ import annotations
 
 import copy
-import logging
 from typing import TYPE_CHECKING, Any
 
 from .records import RecordedRequest
@@ -18,7 +17,6 @@ from .wire import EPHEMERAL, ApiError, form_error, unknown
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
-logger = logging.getLogger(__name__)
 
 Result = tuple[int, Any]
 

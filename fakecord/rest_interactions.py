@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .server import FakeDiscord
 from .rest import Result
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # Which callback types each interaction type accepts.
 _ALLOWED_CALLBACKS = {
@@ -41,7 +41,7 @@ class InteractionHandlers:
             raise ApiError(404, 10062, "Unknown interaction")
         deadline = self.interaction_callback_deadline
         if deadline is not None and time.monotonic() - rec.created_monotonic > deadline:
-            logger.warning("fake Discord: interaction %s answered after %ss", rec.id, deadline)
+            log.warning("fake Discord: interaction %s answered after %ss", rec.id, deadline)
             raise ApiError(404, 10062, "Unknown interaction")
         return rec
 

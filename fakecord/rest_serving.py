@@ -28,7 +28,7 @@ from .wire import ApiError
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v10"
 _FILE_FIELD = re.compile(r"^files\[(\d+)\]$")
@@ -141,7 +141,7 @@ class RestServing:
         try:
             body, files = await self._parse_body(request)
         except Exception:
-            logger.exception("fake Discord could not parse the body of %s %s", method, path)
+            log.exception("fake Discord could not parse the body of %s %s", method, path)
             self.server_errors.append(f"{method} {path}: unparsable body\n{traceback.format_exc()}")
             body, files = None, []
         record = RecordedRequest(
@@ -181,10 +181,11 @@ class RestServing:
     ) -> web.Response:
         authorized = request.headers.get("Authorization") == f"Bot {self.token}"
         if route is not None and route.auth and not authorized:
+            log.debug("fake Discord: %s %s refused: bad token", record.method, record.path)
             return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
         if refused:
             # Discord validates the form before anything else happens.
-            logger.info("fake Discord: %s %s refused by the spec", record.method, record.path)
+            log.info("fake Discord: %s %s refused by the spec", record.method, record.path)
             body = invalid_form_body(refused)
             return json_response(body, status=400, headers=self._ratelimit_headers(route))
         fault = self._find_fault(record)
@@ -192,15 +193,15 @@ class RestServing:
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.status is not None and not fault.after_handler:
-            logger.info("fake Discord: fault %s on %s %s", fault.status, record.method, record.path)
+            log.info("fake Discord: fault %s on %s %s", fault.status, record.method, record.path)
             return self._fault_response(fault)
         if route is None:
-            logger.warning("fake Discord: no route for %s %s", record.method, record.path)
+            log.warning("fake Discord: no route for %s %s", record.method, record.path)
             response = json_response({"message": "404: Not Found", "code": 0}, status=404)
         else:
             response = await self._run_handler(route, record)
         if fault is not None and fault.status is not None and fault.after_handler:
-            logger.info(
+            log.info(
                 "fake Discord: late fault %s on %s %s", fault.status, record.method, record.path
             )
             return self._fault_response(fault)
@@ -213,10 +214,12 @@ class RestServing:
         try:
             status, data = await route.handler(self, record)
         except ApiError as exc:
+            # The bot only sees the error body; the log says which of its calls Discord refused.
+            log.debug("fake Discord: %s %s rejected: %s", record.method, record.path, exc)
             return json_response(exc.body, status=exc.status, headers=headers)
         except Exception:
             tb = traceback.format_exc()
-            logger.exception("fake Discord handler crashed on %s %s", record.method, record.path)
+            log.exception("fake Discord handler crashed on %s %s", record.method, record.path)
             self.server_errors.append(f"{record.method} {record.path}\n{tb}")
             return json_response({"message": "500: Internal Server Error", "code": 0}, status=500)
         if status == 204:

@@ -4,7 +4,6 @@ whether it needs the bot token."""
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -14,8 +13,6 @@ if TYPE_CHECKING:
     from .server import FakeDiscord
 from .rest import RestHandlers, Result
 from .rest_interactions import InteractionHandlers
-
-logger = logging.getLogger(__name__)
 
 Handler = Callable[["FakeDiscord", RecordedRequest], Awaitable[Result]]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,8 +14,6 @@ from .records import (
     FakeDiscordError,
     FakeDiscordTimeoutError,
 )
-
-logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager

@@ -49,7 +49,7 @@ from .waiting import Waiting
 from .wire import EPHEMERAL, IdLike
 from .world import World
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 #: Application flags for the "limited" (unverified bot) privileged intents.
 _APP_FLAG_PRESENCE_LIMITED = 1 << 13
@@ -177,7 +177,7 @@ class FakeDiscord(
         if self._point_discord:
             self._pointing = contextlib.ExitStack()
             self._pointing.enter_context(point_discord_at(self.api_base, self.gateway_url))
-        logger.info("fake Discord listening on %s", self.http_base)
+        log.info("fake Discord listening on %s", self.http_base)
 
     async def stop(self) -> None:
         """Close websockets, stop the server and restore discord.py's URLs."""
@@ -356,7 +356,7 @@ class FakeDiscord(
             event, data, transform=self._session_view if filtered else None
         )
         if not self.gateway.live_sessions:
-            logger.warning("fake Discord: %s dropped, no live gateway session", event)
+            log.warning("fake Discord: %s dropped, no live gateway session", event)
         return count
 
     async def dispatch_message_event(self, event: str, message: Mapping[str, Any]) -> int:

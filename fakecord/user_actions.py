@@ -4,7 +4,6 @@ autocomplete and context-menu commands, click components."""
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +16,6 @@ from .wire import IdLike, to_id
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
-
-logger = logging.getLogger(__name__)
 
 
 class UserActions:

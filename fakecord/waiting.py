@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +22,6 @@ from .wire import IdLike, to_id
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

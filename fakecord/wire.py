@@ -3,11 +3,8 @@ interactions."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 IdLike = int | str | Mapping[str, Any]
 

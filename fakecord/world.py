@@ -10,7 +10,6 @@ themselves wherever an id is expected.
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,8 +30,6 @@ from .wire import (
     unknown,
 )
 from .world_messages import MessageStore
-
-logger = logging.getLogger(__name__)
 
 
 class World(MessageStore, AppCommands):

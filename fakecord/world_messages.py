@@ -4,7 +4,6 @@ deleting them as Discord does, with mentions, attachments and what the bot may r
 from __future__ import annotations
 
 import copy
-import logging
 import mimetypes
 import re
 from collections.abc import Iterable, Mapping
@@ -30,7 +29,6 @@ from .wire import (
 if TYPE_CHECKING:
     from .world import World
 
-logger = logging.getLogger(__name__)
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")

@@ -156,7 +156,7 @@ def examples(retriever: Retriever, bank: list[BankQuestion]) -> list[Example]:
         else:
             candidates = candidate_signals.candidates
             matrix = candidate_signals.feature_matrix(data, query.text)
-            matrix[:, [FEATURES.index(name) for name in TOKEN_FEATURES]] = token_features(
+            matrix[:, [FEATURES.index(name) for name in TOKEN_FEATURES]], _ = token_features(
                 data, query.text, tokens, candidates
             )
         wanted = [normalise_for_match(g) for g in question.gold]

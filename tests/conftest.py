@@ -18,6 +18,21 @@ SOURCES = Path(__file__).parent / "data" / "sources"
 EVAL = PROJECT_ROOT / "eval"
 
 
+def write_notes(folder: Path, count: int) -> Path:
+    """A new `folder` of `count` one-line sources titled Note 0, Note 1, ... (numbers padded so that
+    file names and titles sort in number order), each about a topic of its own."""
+    folder.mkdir()
+    width = len(str(count - 1))
+    for i in range(count):
+        number = f"{i:0{width}d}"
+        (folder / f"note-{number}.md").write_text(
+            f"---\ntitle: Note {number}\npublisher: Notes\n---\n\n"
+            f"Note {i} is about topic number {i}.\n",
+            encoding="utf-8",
+        )
+    return folder
+
+
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
     """The bundled MiniLM, loaded once for the whole run."""

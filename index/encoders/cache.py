@@ -15,6 +15,10 @@ vectors, ~25 MB per 1 000 paragraphs. Being most of the file, token vectors are 
 the paragraphs of the latest build (`keep_tokens`): what an incremental build needs, bounded by
 the corpus.
 
+Each sentence's token count (how a paragraph's token rows split into its sentences) is kept
+too, by text: a rebuild whose texts are all here neither loads the tokenizer nor tokenizes again
+(~40 bytes a sentence, never pruned, like the pooled vectors).
+
 The float32 ONNX export and torch give the same vectors to float rounding (cosine 0.99999+, int8
 token values equal or one step apart), so one cache serves whichever embedded the passages.
 """
@@ -24,10 +28,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -35,6 +39,9 @@ from tqdm import tqdm
 from index.config import IndexSettings
 from index.encoders.base import PassageEncoder, model_files
 from index.search.late import TokenRows
+
+if TYPE_CHECKING:
+    from index.encoders.torch import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,9 @@ class EmbeddingCache:
         connection.execute(
             "CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, vectors BLOB NOT NULL,"
             " scales BLOB NOT NULL, ids BLOB NOT NULL) WITHOUT ROWID"
+        )
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS token_counts (key BLOB PRIMARY KEY, count INTEGER NOT NULL)"
         )
         return connection
 
@@ -168,6 +178,18 @@ class EmbeddingCache:
             ],
         )
 
+    def get_token_counts(self, texts: Iterable[str]) -> dict[str, int]:
+        """The cached token count of each of `texts` that has one."""
+        rows = self._select("token_counts", "count", texts)
+        return {text: count for text, (count,) in rows.items()}
+
+    def put_token_counts(self, counts: dict[str, int]) -> None:
+        """Remember texts' token counts."""
+        self._write(
+            "INSERT OR REPLACE INTO token_counts (key, count) VALUES (?, ?)",
+            [(text_key(text), count) for text, count in counts.items()],
+        )
+
     def keep_tokens(self, texts: Iterable[str]) -> None:
         """Forget the token rows of every paragraph but `texts` (the latest build's)."""
         keys = [(text_key(text),) for text in texts]
@@ -216,6 +238,27 @@ def cached_vectors(
         known_tokens.update(tokens)
     cache.keep_tokens(wanted)
     return Embedded(known, known_tokens, len(missing))
+
+
+def cached_token_counts(
+    encoder: Encoder, settings: IndexSettings
+) -> Callable[[list[str]], list[int]]:
+    """`encoder.token_counts`, answered from the cache where it can be: the tokenizer is loaded
+    and run only for texts never counted with this model (then remembered)."""
+    # No vector is read here, so no dimension is checked: asking the encoder for one would load
+    # the torch model, which a build from cached vectors otherwise never does.
+    cache = EmbeddingCache.for_model(settings.cache_dir, encoder.name, dimension=0)
+
+    def token_counts(texts: list[str]) -> list[int]:
+        known = cache.get_token_counts(texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            counted = dict(zip(missing, encoder.token_counts(missing), strict=True))
+            cache.put_token_counts(counted)
+            known.update(counted)
+        return [known[t] for t in texts]
+
+    return token_counts
 
 
 def _embed(

@@ -40,6 +40,7 @@ from index.search.features import (
     number_asked,
     words,
 )
+from index.search.late import TokenMatch
 from index.search.tokenize import tokenize
 
 if TYPE_CHECKING:
@@ -111,12 +112,24 @@ def _folded(text: str) -> tuple[str, tuple[str, ...]] | None:
     return (folded[0], tuple(tokenize(folded[0]))) if folded else None
 
 
-def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) -> list[Term]:
+def terms(
+    question: str,
+    tokens: QueryTokens,
+    data: IndexData,
+    top: np.ndarray,
+    products: TokenMatch | None = None,
+) -> list[Term]:
     """The question's content words, each with the TERM_FEATURES of its best match among the
-    paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read)."""
+    paragraphs `top` (rows, best first; only the first TERM_CANDIDATES are read).
+
+    `products`, the token products late interaction computed, saves computing them again when
+    they hold those paragraphs.
+    """
     rows = top[:TERM_CANDIDATES]
     nearby_words = data.words.near(rows)
-    nearby_tokens = data.tokens.rows(data.tokens.gather(rows)[0])
+    nearby = products.of_rows(rows) if products is not None else None
+    if nearby is None:
+        nearby = TokenMatch.of(tokens.vectors, data.tokens, rows).similarities
     wanted = set(content_words(question))
     # As lists: a question has a dozen tokens, fewer than numpy needs to pay for its calls.
     spans, ids = tokens.spans.tolist(), tokens.ids.tolist()
@@ -134,10 +147,10 @@ def terms(question: str, tokens: QueryTokens, data: IndexData, top: np.ndarray) 
             rarity = math.log1p(float(max(ids[i] for i in pieces))) / math.log(
                 tokens.vocabulary_size
             )
-            if len(nearby_tokens):
-                vector = tokens.vectors[pieces].mean(axis=0)
-                vector /= max(float(np.linalg.norm(vector)), 1e-9)
-                closeness = float((nearby_tokens @ vector).max())
+            if len(nearby):
+                # The cosine with the word's pieces pooled: their products summed, over the norm.
+                pooled = float(np.linalg.norm(tokens.vectors[pieces].sum(axis=0)))
+                closeness = float(nearby[:, pieces].sum(axis=1).max()) / max(pooled, 1e-9)
         capitalised = float(match.group()[:1].isupper() and match.start() > 0)
         found.append(
             Term(
@@ -195,9 +208,13 @@ def partial_features(
     matrix: np.ndarray,
     ranking: np.ndarray,
     weights: Weights,
+    scored: list[tuple[Term, float]] | None = None,
 ) -> np.ndarray:
-    """PARTIAL_FEATURES of one question."""
-    probabilities = [p for _, p in _term_probabilities(question_terms, weights)]
+    """PARTIAL_FEATURES of one question (`scored`: its words' missing-term probabilities, when
+    already worked out)."""
+    if scored is None:
+        scored = _term_probabilities(question_terms, weights)
+    probabilities = [p for _, p in scored]
     ordered = np.sort(ranking)[::-1]
     margin = float(ordered[0] - ordered[1]) if len(ordered) > 1 else 1.0
     best = matrix.max(axis=0) if len(matrix) else np.zeros(len(FEATURES))
@@ -223,10 +240,12 @@ def judge(
     matrix: np.ndarray,
     ranking: np.ndarray,
     weights: Weights,
+    products: TokenMatch | None = None,
 ) -> Verdict:
     """The coverage of the answer whose ranked paragraphs are `top` (rows, best first);
-    `matrix` and `ranking` are the candidates' FEATURES and ranking scores."""
-    question_terms = terms(question, tokens, data, top)
+    `matrix` and `ranking` are the candidates' FEATURES and ranking scores; `products` the token
+    products of late interaction (`terms`)."""
+    question_terms = terms(question, tokens, data, top, products)
     off_topic = weights.off_topic
     evidence = 1.0 - float(
         off_topic.probability(match_features(matrix, question_terms), MATCH_FEATURES)[0]
@@ -235,10 +254,10 @@ def judge(
     if len(top) == 0 or evidence <= threshold:
         return Verdict("none", (), NO_MATCH, evidence, threshold)
     gap = number_gap(question, data, top)
-    features = partial_features(question_terms, gap, matrix, ranking, weights)
+    scored = _term_probabilities(question_terms, weights)
+    features = partial_features(question_terms, gap, matrix, ranking, weights, scored)
     if not weights.partial.says_yes(features, PARTIAL_FEATURES)[0]:
         return Verdict("full", (), "", evidence, threshold)
-    scored = _term_probabilities(question_terms, weights)
     missing = tuple(t.text for t, p in scored if p >= weights.missing_term.threshold)
     if gap is not None:
         return Verdict("partial", missing, gap, evidence, threshold)

@@ -111,23 +111,34 @@ def words(text: str) -> list[str]:
     return [w[:-2] if w.endswith("'s") else w for w in found]
 
 
-def content_words(text: str) -> list[str]:
-    """The words of a question that say what it is about (no stop or question words)."""
-    return [
+@functools.lru_cache(maxsize=4096)
+def content_words(text: str) -> tuple[str, ...]:
+    """The words of a question that say what it is about (no stop or question words). Cached:
+    ranking and coverage both ask, question after question."""
+    return tuple(
         w for w in words(text) if len(w) > 1 and w not in STOP_WORDS and w not in QUESTION_WORDS
-    ]
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _first_word(typed: str) -> str | None:
+    """A word as typed, folded as `words` folds it (cached: the same words recur)."""
+    folded = words(typed)
+    return folded[0] if folded else None
 
 
 def content_token_mask(question: str, tokens: QueryTokens) -> np.ndarray:
     """Which of the question's tokens are pieces of its content words (not of "what", "did",
     "reckons", nor "?"): what a question asks about, without how it asks."""
     wanted = set(content_words(question))
-    mask = np.zeros(len(tokens.ids), dtype=bool)
-    for match in WORD_SPAN.finditer(question):
-        folded = words(match.group())
-        if folded and folded[0] in wanted:
-            mask |= (tokens.spans[:, 0] >= match.start()) & (tokens.spans[:, 1] <= match.end())
-    return mask
+    spans = [m.span() for m in WORD_SPAN.finditer(question) if _first_word(m.group()) in wanted]
+    if not spans:
+        return np.zeros(len(tokens.ids), dtype=bool)
+    words_at = np.array(spans)
+    inside = (tokens.spans[:, None, 0] >= words_at[:, 0]) & (
+        tokens.spans[:, None, 1] <= words_at[:, 1]
+    )
+    return np.asarray(inside.any(axis=1))
 
 
 def number_asked(text: str) -> NumberAsk | None:
@@ -220,7 +231,7 @@ def rows_of_features(
 ) -> np.ndarray:
     """The (candidates x FEATURES) matrix for one question."""
     top_bm25 = float(paragraph_bm25.max()) if len(paragraph_bm25) else 0.0
-    asked = tuple(content_words(question))
+    asked = content_words(question)
     matrix = np.zeros((len(candidates), len(FEATURES)), dtype=np.float64)
     matrix[:, 0] = paragraph_cosine
     matrix[:, 1] = sentence_cosine

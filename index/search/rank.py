@@ -28,7 +28,7 @@ from index.encoders.base import QueryTokens
 from index.models import Answer, Hit, Scores
 from index.search.coverage import NO_MATCH, Verdict, judge
 from index.search.features import FEATURES, TOKEN_FEATURES, content_token_mask, rows_of_features
-from index.search.late import token_signals, token_weights
+from index.search.late import TokenMatch, token_signals, token_weights
 from index.search.query import Query
 from index.search.store import IndexData
 from index.search.weights import Weights
@@ -43,6 +43,9 @@ def _faiss_candidates(
     n = min(n, index.ntotal)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
+    if n == index.ntotal and isinstance(index, faiss.IndexFlat):
+        # Exact search for every vector (one article): they are all candidates, no search needed.
+        return np.arange(*(rows or (0, n)), dtype=np.int64)
     params = None
     if rows is not None:
         params = faiss.SearchParameters(sel=faiss.IDSelectorRange(rows[0], rows[1]))
@@ -171,19 +174,21 @@ def signals(
 
 def token_features(
     data: IndexData, question: str, tokens: QueryTokens, rows: np.ndarray
-) -> np.ndarray:
-    """TOKEN_FEATURES of the question against each paragraph in `rows` (`late.token_signals`)."""
-    weights = token_weights(tokens.ids, data.token_df, len(data.passages))
+) -> tuple[np.ndarray, TokenMatch]:
+    """TOKEN_FEATURES of the question against each paragraph in `rows` (`late.token_signals`),
+    and the token products they came from (coverage reads them again)."""
+    weights = token_weights(tokens.ids, data.token_idf)
     content = weights * content_token_mask(question, tokens)
-    return token_signals(
-        tokens.vectors,
+    match = TokenMatch.of(tokens.vectors, data.tokens, rows)
+    found = token_signals(
+        match,
         weights,
         content if content.sum() > 0 else weights,
         data.tokens,
-        rows,
         data.sentence_tokens,
-        data.token_df,
+        data.token_idf,
     )
+    return found, match
 
 
 def _learned(
@@ -201,7 +206,7 @@ def _learned(
     # others stay behind them.
     shortlist = np.argsort(-weights.rank_scores(matrix, FEATURES), kind="stable")[:shortlist_size]
     columns = np.array([FEATURES.index(name) for name in TOKEN_FEATURES])
-    matrix[np.ix_(shortlist, columns)] = token_features(
+    matrix[np.ix_(shortlist, columns)], products = token_features(
         data, query.text, query.token_vectors, found.candidates[shortlist]
     )
     late = matrix[:, FEATURES.index("late_interaction")]
@@ -210,7 +215,7 @@ def _learned(
     behind[shortlist] = False
     ranking[behind] = ranking[shortlist].min() - 1.0
     top = found.candidates[np.lexsort((found.candidates, -ranking))]
-    verdict = judge(query.text, query.token_vectors, data, top, matrix, ranking, weights)
+    verdict = judge(query.text, query.token_vectors, data, top, matrix, ranking, weights, products)
     return ranking, late, verdict
 
 

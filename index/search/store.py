@@ -26,13 +26,13 @@ import numpy as np
 from index import _atomic
 from index.config import IndexSettings
 from index.encoders.base import PassageEncoder
-from index.encoders.cache import cached_vectors
+from index.encoders.cache import cached_token_counts, cached_vectors
 from index.encoders.torch import Encoder
 from index.errors import IndexCorruptError, IndexVersionError
 from index.ingest.loaders import content_hash, source_files
 from index.models import Passage, Source, Speaker
 from index.search.features import People
-from index.search.late import ParagraphTokens, SentenceStarts, sentence_lengths
+from index.search.late import ParagraphTokens, SentenceStarts, idf_table, sentence_lengths
 from index.search.spelling import ArticleWords
 from index.search.tokenize import tokenize
 
@@ -75,7 +75,7 @@ class IndexData:
     people: People = field(init=False)
     vocabulary: frozenset[str] = field(init=False)  # every BM25 stem of the paragraphs
     words: ArticleWords = field(init=False)  # every word of the paragraphs, for spelling
-    token_df: np.ndarray = field(init=False)  # token id -> paragraphs holding it
+    token_idf: np.ndarray = field(init=False)  # token id -> its IDF over the paragraphs
     sentence_tokens: SentenceStarts = field(init=False)
     # What the build that made this embedded, and found in the embedding cache (0 when loaded).
     texts_embedded: int = field(init=False, default=0)
@@ -102,7 +102,7 @@ class IndexData:
         self.people = People.of(self.passages)
         self.vocabulary = frozenset(self.paragraph_bm25.vocab_dict)
         self.words = ArticleWords.of(self.passages)
-        self.token_df = self.tokens.document_frequency()
+        self.token_idf = idf_table(self.tokens.document_frequency(), len(self.passages))
         self.sentence_tokens = SentenceStarts.of(self.tokens, self.sentence_start)
 
 
@@ -180,7 +180,8 @@ def build(
             [found.tokens[t] for t in paragraphs],
             passages.dimension,
             sentence_lengths(
-                encoder.token_counts, [p.sentences for s in sources for p in s.passages]
+                cached_token_counts(encoder, settings),
+                [p.sentences for s in sources for p in s.passages],
             ),
         ),
     )

@@ -30,12 +30,24 @@ class Logistic:
     # Features are standardised first when these are given (value - center) / scale.
     center: dict[str, float] = field(default_factory=dict)
     scale: dict[str, float] = field(default_factory=dict)
+    # (weights, center, scale) as arrays per column order, made once: every question asks.
+    _arrays: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def _in_order(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        arrays = self._arrays.get(names)
+        if arrays is None:
+            arrays = self._arrays[names] = (
+                np.array([self.weights.get(name, 0.0) for name in names]),
+                np.array([self.center.get(name, 0.0) for name in names]),
+                np.array([self.scale.get(name, 1.0) for name in names]),
+            )
+        return arrays
 
     def probability(self, values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
         """P(yes) for each row of `values` (columns in the order of `names`)."""
-        w = np.array([self.weights.get(name, 0.0) for name in names])
-        center = np.array([self.center.get(name, 0.0) for name in names])
-        scale = np.array([self.scale.get(name, 1.0) for name in names])
+        w, center, scale = self._in_order(names)
         z = np.clip(((np.atleast_2d(values) - center) / scale) @ w + self.bias, -30, 30)
         return 1 / (1 + np.exp(-z))
 
@@ -58,6 +70,9 @@ class Weights:
     missing_term: Logistic
     partial: Logistic
     trained: dict[str, Any] = field(default_factory=dict)  # what it was fitted on, for readers
+    _ranker_arrays: dict[tuple[str, ...], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def untrained(cls) -> Weights:
@@ -66,11 +81,13 @@ class Weights:
         return cls({}, never, never, never)
 
     def rank_scores(self, matrix: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-        w = np.array([self.ranker.get(name, 0.0) for name in names])
+        w = self._ranker_arrays.get(names)
+        if w is None:
+            w = self._ranker_arrays[names] = np.array([self.ranker.get(n, 0.0) for n in names])
         return matrix @ w
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+        return json.dumps(_public(asdict(self)), indent=2, sort_keys=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Weights:
@@ -81,6 +98,13 @@ class Weights:
             partial=_logistic(data["partial"]),
             trained=dict(data.get("trained", {})),
         )
+
+
+def _public(value: Any) -> Any:
+    """`value` without the arrays the models make for themselves (fields named with _)."""
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if not str(k).startswith("_")}
+    return value
 
 
 def _logistic(data: dict[str, Any]) -> Logistic:

@@ -18,7 +18,7 @@ from bot.storage.database import DatabaseCorruptError
 from fakecord import FakeDiscord
 from index.ingest.text import normalise_for_match
 from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
-from tests.conftest import EVAL
+from tests.conftest import EVAL, write_notes
 
 TITLE = "Why Vladimir Putin needs Xi Jinping now more than ever"
 EPHEMERAL = 1 << 6
@@ -318,13 +318,7 @@ async def test_sources_pages_past_ten(tmp_path, encoder):
     from index.retriever import Retriever
     from tests.bot.ui.test_components import buttons, click
 
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    for i in range(12):
-        (sources / f"note-{i:02d}.md").write_text(
-            f"---\ntitle: Note {i:02d}\npublisher: Notes\n---\n\nNote {i} is about topic number {i}.\n",
-            encoding="utf-8",
-        )
+    sources = write_notes(tmp_path / "sources", 12)
     retriever = Retriever(
         IndexSettings(sources_dir=sources, cache_dir=tmp_path / "c"), encoder=encoder
     )

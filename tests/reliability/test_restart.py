@@ -17,6 +17,7 @@ from index.encoders.torch import Encoder
 from index.retriever import Retriever
 from tests.bot.test_e2e import EPHEMERAL
 from tests.bot.ui.test_components import button_id, buttons
+from tests.conftest import write_notes
 from tests.reliability.helpers import TIMEOUT, ask_by_mention, mention
 
 STARTUP_TIMEOUT = 240.0
@@ -95,13 +96,7 @@ def three_sources_env(
     process_env: dict[str, str], tmp_path: Path, encoder: Encoder
 ) -> dict[str, str]:
     """The process environment over three short notes listed one per page, index built."""
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    for i in range(3):
-        (sources / f"note-{i}.md").write_text(
-            f"---\ntitle: Note {i}\npublisher: Notes\n---\n\nNote {i} is about topic {i}.\n",
-            encoding="utf-8",
-        )
+    sources = write_notes(tmp_path / "sources", 3)
     Retriever(IndexSettings(sources_dir=sources, cache_dir=tmp_path / "cache"), encoder=encoder)
     return {
         **process_env,

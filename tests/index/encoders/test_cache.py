@@ -1,4 +1,5 @@
-"""The embedding cache on disk: a cache an earlier version wrote keeps serving its vectors."""
+"""The embedding cache on disk: a cache an earlier version wrote keeps serving its vectors, and a
+rebuild from it repeats no work."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import sqlite3
 import numpy as np
 
 from index.encoders.cache import EmbeddingCache, text_key
+from index.encoders.torch import Encoder
+from index.ingest.loaders import load_sources
+from index.search import store
 
 
 def test_vectors_an_earlier_version_cached_are_still_found(tmp_path):
@@ -30,3 +34,20 @@ def test_vectors_an_earlier_version_cached_are_still_found(tmp_path):
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     connection.close()
     assert "vectors" not in tables
+
+
+def test_a_rebuild_from_cached_vectors_tokenizes_nothing(make_settings, encoder, monkeypatch):
+    """Building the same sources again (another process, nothing new to embed) neither loads the
+    model nor tokenizes a sentence, and splits every paragraph's tokens into its sentences as the
+    first build did."""
+    settings = make_settings()
+    files = store.file_fingerprints(settings.sources_dir)
+    first = store.build(load_sources(settings.sources_dir), files, encoder, settings)
+    fresh = Encoder(encoder.name, lazy=True)
+    tokenized: list[str] = []
+    real = fresh.token_counts
+    monkeypatch.setattr(fresh, "token_counts", lambda texts: tokenized.extend(texts) or real(texts))
+    again = store.build(load_sources(settings.sources_dir), files, fresh, settings, encoder)
+    assert again.texts_embedded == 0
+    assert tokenized == [] and not fresh.loaded
+    np.testing.assert_array_equal(again.tokens.sentence_start, first.tokens.sentence_start)

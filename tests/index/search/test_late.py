@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.search.late import ParagraphTokens, SentenceStarts, sentence_bounds
+from index.search.late import (
+    ParagraphTokens,
+    SentenceStarts,
+    TokenMatch,
+    TokenRows,
+    sentence_bounds,
+)
 
 
 def test_a_paraphrase_finds_the_paragraph_whose_sentence_says_it(retriever):
@@ -60,3 +66,22 @@ def test_sentence_starts_gather_each_candidates_distinct_sentences_with_tokens()
     # Gathered: paragraph 2 at 0-1, paragraph 0 at 2-6, paragraph 3 empty, paragraph 1 at 7-10.
     assert starts.tolist() == [0, 2, 4, 7]
     assert owner_start.tolist() == [0, 1, 3, 3]
+
+
+def test_token_products_of_some_paragraphs_are_those_computed_for_them_alone():
+    """Coverage reads the products late interaction made for the best paragraphs instead of
+    computing them again: the same numbers, and None when one paragraph was never matched."""
+    rng = np.random.default_rng(0)
+    rows = [
+        TokenRows.quantise(rng.standard_normal((n, 8)).astype(np.float32), np.arange(n))
+        for n in (3, 5, 2, 4)
+    ]
+    tokens = ParagraphTokens.stack(rows, 8, [[len(r.ids)] for r in rows])
+    question = rng.standard_normal((6, 8)).astype(np.float32)
+    shortlist = TokenMatch.of(question, tokens, np.array([3, 0, 2]))
+    alone = TokenMatch.of(question, tokens, np.array([0, 3]))
+    picked = shortlist.of_rows(np.array([0, 3]))
+    assert picked is not None
+    # Row order may differ; the multiset of rows is what coverage's max reads.
+    assert sorted(map(tuple, picked.tolist())) == sorted(map(tuple, alone.similarities.tolist()))
+    assert shortlist.of_rows(np.array([0, 1])) is None
