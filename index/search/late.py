@@ -9,6 +9,7 @@ per token, and read memory-mapped: a search touches only its candidates' rows.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -173,6 +174,18 @@ def token_weights(ids: np.ndarray, idf: np.ndarray) -> np.ndarray:
     return idf[np.clip(ids, 0, len(idf) - 1)]
 
 
+_BLOCK_ROWS = 128
+_buffers = threading.local()
+
+
+def _conversion_buffer(dimension: int) -> np.ndarray:
+    """This thread's float32 buffer for `_BLOCK_ROWS` token rows (searches run on several)."""
+    buffer: np.ndarray | None = getattr(_buffers, "rows", None)
+    if buffer is None or buffer.shape[1] != dimension:
+        buffer = _buffers.rows = np.empty((_BLOCK_ROWS, dimension), dtype=np.float32)
+    return buffer
+
+
 @dataclass(frozen=True, slots=True)
 class TokenMatch:
     """Every token of some paragraphs against every token of the question: the one product that
@@ -190,7 +203,18 @@ class TokenMatch:
         """The question's unit token vectors against the tokens of paragraphs `rows` (only their
         rows are read)."""
         gather, offsets = tokens.gather(rows)
-        similarities = np.asarray(tokens.vectors[gather], dtype=np.float32) @ question_tokens.T
+        similarities = np.empty((len(gather), len(question_tokens)), dtype=np.float32)
+        # A block of rows at a time through one small float32 buffer: converting every row at
+        # once allocated a fresh megabyte or more a question, and right after the encoder's pass
+        # (which empties the caches) that took twice as long as this (bench/README.md). Each
+        # row's product is its own, so the figures are the same.
+        block = _conversion_buffer(tokens.vectors.shape[1])
+        question = question_tokens.T
+        for first in range(0, len(gather), len(block)):
+            part = gather[first : first + len(block)]
+            converted = block[: len(part)]
+            converted[...] = tokens.vectors[part]
+            np.matmul(converted, question, out=similarities[first : first + len(part)])
         similarities *= np.asarray(tokens.scales[gather])[:, None]
         return cls(rows=rows, offsets=offsets, gather=gather, similarities=similarities)
 
