@@ -374,8 +374,10 @@ def load(folder: Path) -> IndexData:
             paragraph_bm25=bm25s.BM25.load(str(folder / _BM25[0])),
             sentence_bm25=bm25s.BM25.load(str(folder / _BM25[1])),
             tokens=ParagraphTokens(
-                vectors=np.load(folder / _TOKENS[0], mmap_mode="r", allow_pickle=False),
-                scales=np.load(folder / _TOKENS[1], mmap_mode="r", allow_pickle=False),
+                # Plain arrays over the file's mapping: still read from disk as needed, without
+                # np.memmap's bookkeeping on every slice (a dozen slices a question).
+                vectors=np.asarray(np.load(folder / _TOKENS[0], mmap_mode="r", allow_pickle=False)),
+                scales=np.asarray(np.load(folder / _TOKENS[1], mmap_mode="r", allow_pickle=False)),
                 ids=np.load(folder / _TOKENS[2], allow_pickle=False),
                 start=np.load(folder / _TOKENS[3], allow_pickle=False),
                 sentence_start=np.load(folder / _TOKENS[4], allow_pickle=False),
