@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -133,31 +134,39 @@ def terms(
     wanted = set(content_words(question))
     # As lists: a question has a dozen tokens, fewer than numpy needs to pay for its calls.
     spans, ids = tokens.spans.tolist(), tokens.ids.tolist()
-    found: list[Term] = []
+    chosen: list[tuple[re.Match[str], str, tuple[str, ...], list[int]]] = []
     for match in WORD_SPAN.finditer(question):
         folded = _folded(match.group())
-        if folded is None or folded[0] not in wanted or any(t.word == folded[0] for t in found):
+        if folded is None or folded[0] not in wanted or any(c[1] == folded[0] for c in chosen):
             continue
-        word, stems = folded
+        start, end = match.span()
+        pieces = [i for i, (a, b) in enumerate(spans) if a >= start and b <= end]
+        chosen.append((match, folded[0], folded[1], pieces))
+    # Every word's closeness at once: the cosine of its pieces pooled with each nearby token is
+    # their products summed over the pooled vector's norm.
+    membership = np.zeros((len(spans), len(chosen)), dtype=np.float32)
+    for column, (_, _, _, pieces) in enumerate(chosen):
+        membership[pieces, column] = 1.0
+    closeness_of = np.zeros(len(chosen))
+    if len(nearby) and len(chosen):
+        pooled = np.linalg.norm(tokens.vectors.T @ membership, axis=0)
+        closeness_of = (nearby @ membership).max(axis=0) / np.maximum(pooled, 1e-9)
+    found: list[Term] = []
+    for (match, word, stems, pieces), closeness in zip(chosen, closeness_of.tolist(), strict=True):
         in_vocabulary = bool(stems) and all(s in data.vocabulary for s in stems)
         spelling = 1.0 if in_vocabulary else nearby_words.closest(word)
-        pieces = [i for i, (a, b) in enumerate(spans) if a >= match.start() and b <= match.end()]
-        closeness, rarity = 0.0, 1.0
+        rarity = 1.0
         if pieces:
             rarity = math.log1p(float(max(ids[i] for i in pieces))) / math.log(
                 tokens.vocabulary_size
             )
-            if len(nearby):
-                # The cosine with the word's pieces pooled: their products summed, over the norm.
-                pooled = float(np.linalg.norm(tokens.vectors[pieces].sum(axis=0)))
-                closeness = float(nearby[:, pieces].sum(axis=1).max()) / max(pooled, 1e-9)
         capitalised = float(match.group()[:1].isupper() and match.start() > 0)
         found.append(
             Term(
                 word,
                 match.group(),
                 in_vocabulary,
-                (spelling, closeness, rarity, float(len(pieces)), capitalised),
+                (spelling, closeness if pieces else 0.0, rarity, float(len(pieces)), capitalised),
             )
         )
     return found
