@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
+import faiss
 import pytest
+from threadpoolctl import threadpool_info
 
 from index.errors import EmptyQueryError, PassageNotFoundError, SourceNotFoundError
 from index.evaluation import evaluate, load_questions
@@ -164,3 +167,12 @@ def test_learned_beats_rrf_and_each_family_alone(retriever):
     for other in (rrf, dense, bm25):
         assert learned.recall_at_1 > other.recall_at_1
         assert learned.mrr_at_5 > other.mrr_at_5
+
+
+def test_faiss_keeps_its_threads_once_a_retriever_is_open(retriever):
+    """numpy's BLAS runs on one thread (a search's products are tiny), but FAISS's own OpenMP
+    loops, which build large HNSW indexes, keep every core."""
+    cores = os.cpu_count() or 1
+    assert faiss.omp_get_max_threads() == cores
+    numpy_blas = [i for i in threadpool_info() if i.get("threading_layer") == "pthreads"]
+    assert all(i["num_threads"] == 1 for i in numpy_blas)
