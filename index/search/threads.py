@@ -1,4 +1,5 @@
-"""numpy's BLAS on one thread: a search's products are too small to gain from more.
+"""numpy's BLAS on one thread: a search's products are too small to gain from more; every core
+for building a FAISS index.
 
 Scoring one question multiplies a few dozen question vectors by at most a few thousand token
 vectors. OpenBLAS splits even those across its threads, and on a busy machine (the bot shares
@@ -12,23 +13,27 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 log = logging.getLogger(__name__)
 
 
 @functools.cache
 def single_threaded_blas() -> None:
-    """Limit the BLAS libraries loaded so far to one thread (once per process), except an
-    OpenMP build of OpenBLAS (FAISS ships one): its thread count is OpenMP's for the whole
-    process, and limiting it left FAISS's own parallel loops on one core (an HNSW build of a
-    million vectors took 223 s instead of ~105)."""
-    controller = ThreadpoolController()
-    ours = [
-        blas.filepath
-        for blas in controller.select(user_api="blas").lib_controllers
-        if blas.info().get("threading_layer") != "openmp"
-    ]
-    limited = controller.select(filepath=ours).limit(limits=1)
+    """Limit the BLAS libraries loaded so far to one thread (once per process)."""
+    limited = ThreadpoolController().select(user_api="blas").limit(limits=1)
     log.debug("BLAS limited to one thread: %s", limited.get_original_num_threads())
+
+
+@contextmanager
+def every_core() -> Iterator[None]:
+    """OpenMP on every core for the calling thread while the block runs: FAISS builds an HNSW
+    index in parallel loops. Limiting BLAS above also limits OpenMP (FAISS ships an OpenMP
+    OpenBLAS), which suits searches (a million-vector flat search: 63 ms on one thread, 230 ms
+    on two) but doubled a million-vector HNSW build (223 s against 126; bench/README.md)."""
+    with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
+        yield
