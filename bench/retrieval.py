@@ -312,10 +312,11 @@ class TorchTwoPasses:
         yield list(range(len(texts))), vectors, tokens
 
 
-def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
-    """Full index builds of synthetic paragraphs, passages embedded by torch (as before) and by
-    the float32 ONNX export (the default), their vectors compared; then one added paragraph,
-    built by a new Retriever as a new process would (only the embedding cache on disk is shared).
+def build(encoder: Encoder, paragraphs: int, workdir: Path, with_torch: bool) -> list[Row]:
+    """A full index build of synthetic paragraphs, passages embedded by the float32 ONNX export
+    (the default), and with `with_torch` also by torch (as before), their vectors compared; then
+    one added paragraph, built by a new Retriever as a new process would (only the embedding
+    cache on disk is shared).
 
     Each build starts with an empty cache folder, so every text is embedded; the ONNX export is
     made before the clock starts (it is made once per model, like downloading the model). A build
@@ -323,7 +324,8 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
     """
     from index.encoders.onnx_export import cached_encoder
 
-    progress(f"build: {paragraphs} synthetic paragraphs, twice (the slowest part)")
+    twice = ", twice (the slowest part)" if with_torch else ""
+    progress(f"build: {paragraphs} synthetic paragraphs{twice}")
     sources = workdir / "build-sources"
     sources.mkdir()
     texts = synthetic_paragraphs(paragraphs)
@@ -357,31 +359,19 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
         progress(f"build: {backend} {seconds:.0f} s, load average {loads[backend]}")
         return data, seconds
 
-    progress("build: passages by torch, pooled then token vectors (the reference, as before)")
-    by_torch, torch_s = full_build("torch")
+    by_torch, torch_s = None, 0.0
+    if with_torch:
+        progress("build: passages by torch, pooled then token vectors (the reference, as before)")
+        by_torch, torch_s = full_build("torch")
     progress("build: passages by the float32 ONNX export, one pass (the default)")
     before = rss_mb()
     resettable = reset_peak_rss()
     built, onnx_s = full_build("onnx")
     peak = peak_rss_mb()
-    agreement = min(
-        float((by_torch.paragraph_vectors * built.paragraph_vectors).sum(axis=1).min()),
-        float((by_torch.sentence_vectors * built.sentence_vectors).sum(axis=1).min()),
-    )
-    ours, theirs = built.tokens, by_torch.tokens
-    same_ids = np.array_equal(ours.ids, theirs.ids)
-    steps = np.abs(ours.vectors.astype(np.int16) - theirs.vectors.astype(np.int16))
-    token_cosine = float(
-        (
-            unit_rows(ours.rows(np.arange(len(ours.ids))))
-            * unit_rows(theirs.rows(np.arange(len(theirs.ids))))
-        )
-        .sum(axis=1)
-        .min()
-    )
     embedded = built.texts_embedded
-    del by_torch
     n = len(built.passages)
+    against_torch = _against_torch(built, by_torch, n, onnx_s, torch_s, loads) if by_torch else []
+    del by_torch
 
     progress("build: one paragraph added, built by a new Retriever")
     (sources / "added.txt").write_text(
@@ -402,29 +392,12 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
             f"index build, {n} synthetic paragraphs",
             "passages/s (full build), passages by ONNX float32",
             f"{n / onnx_s:.1f} passages/s ({onnx_s:.0f} s)",
-            f"passages by torch (before) {n / torch_s:.1f} passages/s ({torch_s:.0f} s); "
-            f"{embedded} texts: paragraphs + sentences, deduplicated; load average torch "
-            f"{loads['torch']}, onnx {loads['onnx']}",
-            f"{torch_s / onnx_s:.2f}x",
-            ">= 2x",
-        ),
-        Row(
-            f"index build, {n} synthetic paragraphs",
-            "ONNX vs torch vectors, min cosine",
-            f"{agreement:.7f}",
-            "every paragraph and sentence vector",
+            f"{embedded} texts: paragraphs + sentences, deduplicated; load average "
+            f"{loads['onnx']}" + ("" if with_torch else "; torch beside it: --only build-torch"),
             "",
-            ">= 0.9999",
-        ),
-        Row(
-            f"index build, {n} synthetic paragraphs",
-            "ONNX vs torch token vectors (int8 as stored): min cosine; int8 steps apart",
-            f"{token_cosine:.5f}; at most {int(steps.max())}, "
-            f"{float((steps == 0).mean()) * 100:.2f} % equal",
-            f"{len(ours.ids)} tokens, same token ids: {same_ids}",
             "",
-            ">= 0.9999; <= 1 step",
         ),
+        *against_torch,
         Row(
             f"index build, {n} + 1 paragraphs (new Retriever)",
             "texts embedded; build time",
@@ -448,6 +421,59 @@ def build(encoder: Encoder, paragraphs: int, workdir: Path) -> list[Row]:
             "18-paragraph article: see first row",
             "",
             "",
+        ),
+    ]
+
+
+def _against_torch(
+    built: IndexData,
+    by_torch: IndexData,
+    n: int,
+    onnx_s: float,
+    torch_s: float,
+    loads: dict[str, str],
+) -> list[Row]:
+    """The ONNX build next to torch's: speed, and how close their vectors are."""
+    agreement = min(
+        float((by_torch.paragraph_vectors * built.paragraph_vectors).sum(axis=1).min()),
+        float((by_torch.sentence_vectors * built.sentence_vectors).sum(axis=1).min()),
+    )
+    ours, theirs = built.tokens, by_torch.tokens
+    steps = np.abs(ours.vectors.astype(np.int16) - theirs.vectors.astype(np.int16))
+    token_cosine = float(
+        (
+            unit_rows(ours.rows(np.arange(len(ours.ids))))
+            * unit_rows(theirs.rows(np.arange(len(theirs.ids))))
+        )
+        .sum(axis=1)
+        .min()
+    )
+    return [
+        Row(
+            f"index build, {n} synthetic paragraphs",
+            "passages/s: ONNX float32 against torch",
+            f"{n / onnx_s:.1f} passages/s ({onnx_s:.0f} s)",
+            f"passages by torch (before) {n / torch_s:.1f} passages/s ({torch_s:.0f} s); load "
+            f"average torch {loads['torch']}, onnx {loads['onnx']}",
+            f"{torch_s / onnx_s:.2f}x",
+            ">= 2x",
+        ),
+        Row(
+            f"index build, {n} synthetic paragraphs",
+            "ONNX vs torch vectors, min cosine",
+            f"{agreement:.7f}",
+            "every paragraph and sentence vector",
+            "",
+            ">= 0.9999",
+        ),
+        Row(
+            f"index build, {n} synthetic paragraphs",
+            "ONNX vs torch token vectors (int8 as stored): min cosine; int8 steps apart",
+            f"{token_cosine:.5f}; at most {int(steps.max())}, "
+            f"{float((steps == 0).mean()) * 100:.2f} % equal",
+            f"{len(ours.ids)} tokens, same token ids: {np.array_equal(ours.ids, theirs.ids)}",
+            "",
+            ">= 0.9999; <= 1 step",
         ),
     ]
 

@@ -34,6 +34,7 @@ from index.models import Passage, Source, Speaker
 from index.search.features import People
 from index.search.late import ParagraphTokens, SentenceStarts, idf_table, sentence_lengths
 from index.search.spelling import ArticleWords
+from index.search.threads import every_core
 from index.search.tokenize import tokenize
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def build_faiss(vectors: np.ndarray, settings: IndexSettings) -> faiss.Index:
     else:
         index = faiss.IndexFlatIP(dimension)
     if len(vectors):
-        index.add(vectors)
+        with every_core():
+            index.add(vectors)
     tune_search(index, settings)
     return index
 
