@@ -139,8 +139,14 @@ def tune_search(index: faiss.Index, settings: IndexSettings) -> None:
 def build_bm25(texts: list[str]) -> bm25s.BM25:
     """A BM25 index over our own tokens (index.search.tokenize), so queries and docs match alike."""
     corpus_tokens = [tokenize(text) or ["\u2205"] for text in texts]
+    # bm25s numbers the tokens it is given in set order, which follows the process's string hash
+    # seed: its vocabulary and matrices would differ between two builds of the same sources.
+    # Numbered here in sorted order, every build writes the same bytes; the scores are the same.
+    vocabulary = {token: i for i, token in enumerate(sorted({t for d in corpus_tokens for t in d}))}
     bm25 = bm25s.BM25()
-    bm25.index(corpus_tokens, show_progress=False)
+    bm25.index(
+        ([[vocabulary[t] for t in d] for d in corpus_tokens], vocabulary), show_progress=False
+    )
     return bm25
 
 

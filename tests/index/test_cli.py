@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +262,29 @@ def test_eval_followups_prints_both_kinds_and_held_out_figures(cli_env, tmp_path
     bad.write_text('{"first": "x"}\n', encoding="utf-8")
     done = run(cli_env, "eval-followups", str(bad))
     assert done.returncode == 2 and f"{bad}:1" in done.stderr
+
+
+def _build_files(env: dict[str, str], cache: Path, hash_seed: str) -> dict[str, bytes]:
+    """Every file of the build `build` leaves under `cache`, by path, the manifest without the
+    time of the build."""
+    built = run(
+        {**env, "QUOTEBOT_INDEX__CACHE_DIR": str(cache), "PYTHONHASHSEED": hash_seed}, "build"
+    )
+    assert built.returncode == 0, built.stderr
+    folder = cache / "index" / (cache / "index" / "CURRENT").read_text(encoding="utf-8").strip()
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    manifest = json.loads(files.pop("manifest.json"))
+    del manifest["built_at"]
+    files["manifest.json"] = json.dumps(manifest, sort_keys=True).encode()
+    return files
+
+
+def test_two_builds_of_the_same_sources_are_byte_identical(cli_env, tmp_path):
+    """Builds in processes with different string hashes write the same bytes (BM25 vocabularies
+    and matrices included), so a rebuild shows no spurious change and an index can be checked
+    against another machine's."""
+    first = _build_files(cli_env, tmp_path / "first", "1")
+    second = _build_files(cli_env, tmp_path / "second", "2")
+    assert sorted(first) == sorted(second)
+    differing = [name for name in sorted(first) if first[name] != second[name]]
+    assert differing == []
