@@ -39,7 +39,7 @@ async def respond(
     """Validate and check limits (refusals are private and immediate), defer, then answer."""
     asker = asker_of(interaction)
     admitted = await pipeline.admit(
-        bot, question, asker, source, settings_within=bot.settings.bot.settings_read_seconds
+        bot, question, asker, source, settings_within=bot.settings.bot.database_wait_seconds
     )
     if private is None:
         private = admitted.config.private_by_default

@@ -17,7 +17,7 @@ from bot.storage import Database
 from bot.storage.database import DatabaseCorruptError
 from fakecord import FakeDiscord
 from index.ingest.text import normalise_for_match
-from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
+from tests.bot.conftest import TIMEOUT, connected, database_locked, make_bot_settings
 from tests.conftest import EVAL, write_notes
 
 TITLE = "Why Vladimir Putin needs Xi Jinping now more than ever"
@@ -450,31 +450,18 @@ async def test_a_question_is_answered_with_default_settings_when_they_cannot_be_
     assert all("no such table: guild_settings" in w and "\n" not in w for w in warnings)
 
 
-async def test_ask_is_answered_privately_in_time_when_the_settings_read_hangs(
-    retriever, caplog, tmp_path
-):
+async def test_ask_is_answered_privately_in_time_when_the_settings_read_hangs(retriever, caplog):
     """Another process holds the database file locked: /ask is still acknowledged within
     Discord's 3 s and answered, privately (the server may have chosen private answers), with one
     WARNING saying the settings read was slow and what to check."""
     from tests.reliability.helpers import DRONES, assert_quotes
 
-    path = tmp_path / "quotebot.db"
-    async with connected(
-        retriever, database_url=f"sqlite+aiosqlite:///{path}", settings_read_seconds=0.5
-    ) as (fake, quotebot):
-        # The bot's idle pooled connections would keep the holder from locking the file; closed,
-        # as after a restart, the bot's next read waits in SQLite's busy handler (10 s).
-        await quotebot.database.engine.dispose()
-        holder = sqlite3.connect(path, isolation_level=None)
+    async with connected(retriever, database_wait_seconds=0.5) as (fake, quotebot):
         with caplog.at_level(logging.WARNING):
-            try:
-                holder.execute("PRAGMA locking_mode=EXCLUSIVE")
-                holder.execute("BEGIN EXCLUSIVE")
+            async with database_locked(quotebot):
                 sent = await fake.invoke_slash("ask", {"question": DRONES[0]})
                 # The fake refuses a callback later than Discord's 3 s: this is the window.
                 acknowledged = await fake.wait_for_interaction_callback(sent["id"])
-            finally:
-                holder.close()
             reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
     assert acknowledged.callback_type == 5
     assert acknowledged.callback is not None
