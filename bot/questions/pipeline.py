@@ -94,10 +94,10 @@ async def server_config(
         _late_reads.add(read)
         read.add_done_callback(_late_read_ended)
         log.warning(
-            "the settings of server %s took over %g s to read; answered privately with the "
-            "default settings so as to acknowledge the question in Discord's 3 s: check the "
-            "database for long locks (a migration, another process holding the SQLite file) "
-            "or an unresponsive server",
+            "the settings of server %s took over %g s to read; answering with the default "
+            "settings, privately unless the asker chose otherwise, so as to acknowledge the "
+            "question within Discord's 3 s: check the database for long locks (a migration, "
+            "another process holding the SQLite file) or an unresponsive server",
             guild_id,
             within,
         )
