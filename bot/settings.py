@@ -42,6 +42,11 @@ class BotSettings(BaseModel):
     max_other_passage_chars: int = Field(300, ge=80)
     sources_per_page: int = Field(10, ge=1, le=25)
     guild_ready_timeout: float = Field(2.0, gt=0)
+    # Seconds an interaction (/ask, "Ask Quotebot", an answer's buttons) waits for the database
+    # before it is acknowledged anyway: Discord drops one not acknowledged within 3 s, and a
+    # question with it. A question whose server settings are that slow is answered privately with
+    # the defaults; a click is acknowledged, then answered when its read ends.
+    database_wait_seconds: float = Field(1.5, gt=0, lt=3.0)
     # Seconds without any gateway traffic (not even a heartbeat ACK) before the bot drops the
     # connection and resumes on a new one; discord.py's default.
     heartbeat_timeout: float = Field(60.0, gt=0)

@@ -38,7 +38,9 @@ async def respond(
 ) -> None:
     """Validate and check limits (refusals are private and immediate), defer, then answer."""
     asker = asker_of(interaction)
-    admitted = await pipeline.admit(bot, question, asker, source)
+    admitted = await pipeline.admit(
+        bot, question, asker, source, settings_within=bot.settings.bot.database_wait_seconds
+    )
     if private is None:
         private = admitted.config.private_by_default
     await interaction.response.defer(thinking=True, ephemeral=private)

@@ -7,6 +7,7 @@ it and builds the answer's embed and buttons. Cogs only decide where the answer 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,21 +55,55 @@ class Question:
     source: str | None = None
 
 
-async def admit(bot: Quotebot, question: str, asker: Asker, source: str | None = None) -> Question:
-    """The question cleaned once, if the asker may ask now; QuotebotError says why not."""
+async def admit(
+    bot: Quotebot,
+    question: str,
+    asker: Asker,
+    source: str | None = None,
+    settings_within: float | None = None,
+) -> Question:
+    """The question cleaned once, if the asker may ask now; QuotebotError says why not.
+    `settings_within` bounds the wait for the server's settings (an interaction must be
+    acknowledged in time)."""
     asked, text = shorten_and_clean(question, bot.settings.bot, bot.retriever, source)
-    config = await server_config(bot, asker.guild_id)
+    config = await server_config(bot, asker.guild_id, settings_within)
     check_cooldowns(bot, asker, config)
     return Question(asked, text, asker, config, source)
 
 
-async def server_config(bot: Quotebot, guild_id: int | None) -> GuildConfig:
+# Reads that outlived their wait, kept until they end: the loop holds tasks only weakly.
+_late_reads: set[asyncio.Task[GuildConfig]] = set()
+
+# What a question gets when the server's settings did not arrive in time: privately, because the
+# server may have chosen private answers and a private answer to a public server only costs the
+# asker a Share click; the bot's defaults for the rest.
+UNKNOWN_SERVER = GuildConfig(private_by_default=True)
+
+
+async def server_config(
+    bot: Quotebot, guild_id: int | None, within: float | None = None
+) -> GuildConfig:
     """The server's own settings; the defaults in a DM, or when they cannot be read (a question
-    is still answered: the settings only tune how)."""
+    is still answered: the settings only tune how); UNKNOWN_SERVER when not read `within` s."""
     if guild_id is None:
         return GuildConfig()
+    read = asyncio.ensure_future(bot.database.guild_config(guild_id))
+    # Not wait_for: cancelling a read stuck in the driver can block as long as the read itself.
+    done, _ = await asyncio.wait({read}, timeout=within)
+    if not done:
+        _late_reads.add(read)
+        read.add_done_callback(_late_read_ended)
+        log.warning(
+            "the settings of server %s took over %g s to read; answering with the default "
+            "settings, privately unless the asker chose otherwise, so as to acknowledge the "
+            "question within Discord's 3 s: check the database for long locks (a migration, "
+            "another process holding the SQLite file) or an unresponsive server",
+            guild_id,
+            within,
+        )
+        return UNKNOWN_SERVER
     try:
-        return await bot.database.guild_config(guild_id)
+        return read.result()
     except (SQLAlchemyError, OSError) as exc:
         log.warning(
             "could not read the settings of server %s (%s); answering with the defaults: "
@@ -77,6 +112,17 @@ async def server_config(bot: Quotebot, guild_id: int | None) -> GuildConfig:
             failure(exc),
         )
         return GuildConfig()
+
+
+def _late_read_ended(read: asyncio.Task[GuildConfig]) -> None:
+    # Its question is answered already and its WARNING logged: the outcome is only retrieved
+    # (no "exception was never retrieved" at exit) and told at DEBUG.
+    _late_reads.discard(read)
+    if read.cancelled():
+        return
+    exc = read.exception()
+    if exc is not None:
+        log.debug("a late read of server settings ended with %s", failure(exc))
 
 
 def check_cooldowns(bot: Quotebot, asker: Asker, config: GuildConfig) -> None:

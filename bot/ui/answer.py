@@ -10,8 +10,10 @@ out and tells the clicker privately.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -207,38 +209,49 @@ def _shared(message: discord.Message | None) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Clicked:
+    """What a click needs from the database, read before anything is sent."""
+
+    shown: ShownAnswer
+    expired: bool
+    votes: tuple[int, int]
+
+
 async def _click(
     bot: Quotebot, interaction: discord.Interaction[Any], button: AnswerButton
 ) -> None:
-    record = await bot.database.answer(button.answer_id)
-    if record is None or record.shown is None:
-        raise ButtonRefused(EXPIRED)  # stored before buttons were persistent, or deleted
-    shown = from_json(record.shown, bot.retriever.passage_by_id)
-    if shown is None:
-        raise ButtonRefused(GONE)
-    page, context = button.page, button.context
-    if _expired(record, bot.settings.bot.components_timeout):
-        votes = await bot.database.vote_counts(button.answer_id)
-        view = answer_view(shown, button.answer_id, page, context, votes, expired=True)
-        await interaction.response.edit_message(view=view)
+    reads = asyncio.ensure_future(_read_click(bot, interaction, button))
+    wait = bot.settings.bot.database_wait_seconds
+    if not (await asyncio.wait({reads}, timeout=wait))[0]:
+        # Discord drops a click not acknowledged within 3 s: acknowledged now, the message is
+        # edited (or the clicker told) when the read ends.
+        log.warning(
+            "answer %s took over %g s to read for a click; acknowledged first, answered when "
+            "the read ends: check the database for long locks (a migration, another process "
+            "holding the SQLite file) or an unresponsive server",
+            button.answer_id,
+            wait,
+        )
+        await interaction.response.defer()
+    clicked = await reads
+    shown, page, context, action = clicked.shown, button.page, button.context, button.action
+    if clicked.expired:
+        view = answer_view(shown, button.answer_id, page, context, clicked.votes, expired=True)
+        await _edit(interaction, view=view)
         await interaction.followup.send(EXPIRED, ephemeral=True)
         return
-    action = button.action
     if action == "why":
-        await interaction.response.send_message(
-            render_why(shown.answer, page, shown.per_page), ephemeral=True
-        )
+        why = render_why(shown.answer, page, shown.per_page)
+        if interaction.response.is_done():
+            await interaction.followup.send(why, ephemeral=True)
+        else:
+            await interaction.response.send_message(why, ephemeral=True)
         return
-    if action in ("back", "more", "context", "share") and interaction.user.id != record.user_id:
-        raise ButtonRefused(ONLY_ASKER)
     if action == "share":
         await _share(bot, interaction, shown, button)
         return
-    if action in ("up", "down"):
-        votes = await bot.database.vote(
-            button.answer_id, interaction.user.id, 1 if action == "up" else -1
-        )
-    else:
+    if action in ("back", "more", "context"):
         pages = page_count(len(shown.answer.hits), shown.per_page)
         if action == "back":
             page = max(page - 1, 0)
@@ -246,13 +259,43 @@ async def _click(
             page = min(page + 1, pages - 1)
         else:
             context = not context
-        votes = await bot.database.vote_counts(button.answer_id)
     view = answer_view(
-        shown, button.answer_id, page, context, votes, shared=_shared(interaction.message)
+        shown, button.answer_id, page, context, clicked.votes, shared=_shared(interaction.message)
     )
-    await interaction.response.edit_message(
-        embed=answer_embed(bot, shown, page, context), view=view
-    )
+    await _edit(interaction, embed=answer_embed(bot, shown, page, context), view=view)
+
+
+async def _read_click(
+    bot: Quotebot, interaction: discord.Interaction[Any], button: AnswerButton
+) -> _Clicked:
+    """The answer and its votes (a vote stored first); ButtonRefused when the click cannot act."""
+    record = await bot.database.answer(button.answer_id)
+    if record is None or record.shown is None:
+        raise ButtonRefused(EXPIRED)  # stored before buttons were persistent, or deleted
+    shown = from_json(record.shown, bot.retriever.passage_by_id)
+    if shown is None:
+        raise ButtonRefused(GONE)
+    action = button.action
+    expired = _expired(record, bot.settings.bot.components_timeout)
+    changes_it = action in ("back", "more", "context", "share")
+    if changes_it and not expired and interaction.user.id != record.user_id:
+        raise ButtonRefused(ONLY_ASKER)
+    votes = (0, 0)  # "why" shows none, "share" reads them once it has posted
+    if action in ("up", "down") and not expired:
+        votes = await bot.database.vote(
+            button.answer_id, interaction.user.id, 1 if action == "up" else -1
+        )
+    elif action in ("back", "more", "context") or expired:
+        votes = await bot.database.vote_counts(button.answer_id)
+    return _Clicked(shown, expired, votes)
+
+
+async def _edit(interaction: discord.Interaction[Any], **changes: Any) -> None:
+    """Edit the clicked message, whether or not the click was acknowledged already."""
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**changes)
+    else:
+        await interaction.response.edit_message(**changes)
 
 
 async def _share(
@@ -264,7 +307,8 @@ async def _share(
         raise ButtonRefused(CANNOT_POST)
     embed = answer_embed(bot, shown, button.page, button.context)
     embed.set_author(name=f"Asked by {interaction.user.display_name}"[:256])
-    await interaction.response.defer()
+    if not interaction.response.is_done():
+        await interaction.response.defer()
     try:
         await channel.send(embed=embed)
     except discord.HTTPException as exc:

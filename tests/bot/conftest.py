@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy.engine import make_url
 
 from bot.bot import Quotebot
 from bot.settings import BotSettings, Settings
@@ -45,6 +47,24 @@ async def connected(
         async with running_bot(quotebot, fake.token, ready_timeout=15):
             await fake.wait_for_commands(["ask"], guild_id=settings.dev_guild_id, timeout=TIMEOUT)
             yield fake, quotebot
+
+
+@asynccontextmanager
+async def database_locked(quotebot: Quotebot) -> AsyncIterator[None]:
+    """Another process holds the bot's SQLite file locked: the bot's reads wait in SQLite's busy
+    handler (10 s) until the block ends."""
+    # The bot's idle pooled connections would keep the holder from locking the file; closed, as
+    # after a restart, the bot's next read opens a connection that waits for the lock.
+    await quotebot.database.engine.dispose()
+    holder = sqlite3.connect(
+        str(make_url(quotebot.settings.bot.database_url).database), isolation_level=None
+    )
+    try:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        holder.close()
 
 
 @pytest.fixture

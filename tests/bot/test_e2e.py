@@ -17,7 +17,7 @@ from bot.storage import Database
 from bot.storage.database import DatabaseCorruptError
 from fakecord import FakeDiscord
 from index.ingest.text import normalise_for_match
-from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
+from tests.bot.conftest import TIMEOUT, connected, database_locked, make_bot_settings
 from tests.conftest import EVAL, write_notes
 
 TITLE = "Why Vladimir Putin needs Xi Jinping now more than ever"
@@ -448,3 +448,31 @@ async def test_a_question_is_answered_with_default_settings_when_they_cannot_be_
     assert len(warnings) == 2, warnings
     assert all("settings of server" in w and "check the database" in w for w in warnings)
     assert all("no such table: guild_settings" in w and "\n" not in w for w in warnings)
+
+
+async def test_ask_is_answered_privately_in_time_when_the_settings_read_hangs(retriever, caplog):
+    """Another process holds the database file locked: /ask is still acknowledged within
+    Discord's 3 s and answered, privately (the server may have chosen private answers), with one
+    WARNING saying the settings read was slow and what to check."""
+    from tests.reliability.helpers import DRONES, assert_quotes
+
+    async with connected(retriever, database_wait_seconds=0.5) as (fake, quotebot):
+        with caplog.at_level(logging.WARNING):
+            async with database_locked(quotebot):
+                sent = await fake.invoke_slash("ask", {"question": DRONES[0]})
+                # The fake refuses a callback later than Discord's 3 s: this is the window.
+                acknowledged = await fake.wait_for_interaction_callback(sent["id"])
+            reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+    assert acknowledged.callback_type == 5
+    assert acknowledged.callback is not None
+    assert acknowledged.callback.get("data", {}).get("flags", 0) & EPHEMERAL
+    assert_quotes(reply, DRONES[1])
+    assert reply["flags"] & EPHEMERAL
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("bot")
+    ]
+    assert len(warnings) == 1, warnings
+    assert "settings of server" in warnings[0] and "privately" in warnings[0]
+    assert "check the database" in warnings[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.bot.conftest import TIMEOUT
+from tests.bot.conftest import TIMEOUT, database_locked
 from tests.bot.test_e2e import EPHEMERAL
 
 QUESTION = "Why did Putin start the war?"
@@ -118,6 +118,21 @@ async def test_only_the_asker_can_page(discord_bot):
     refusal = await click(fake, answer, "More", user=fake.other_user)
     assert refusal["flags"] & EPHEMERAL and "Only the person who asked" in refusal["content"]
     assert "page 1/3" in fake.message(answer["id"])["embeds"][0]["footer"]["text"]
+
+
+async def test_a_click_is_acknowledged_in_time_when_the_database_hangs(bot_factory):
+    """Another process holds the database file locked: More is still acknowledged within
+    Discord's 3 s, and pages the answer once the lock is gone."""
+    async with bot_factory(database_wait_seconds=0.5) as (fake, quotebot):
+        first = await ask(fake)
+        async with database_locked(quotebot):
+            sent = await fake.click_component(first, button_id(first, "More"))
+            # The fake refuses a callback later than Discord's 3 s: this is the window.
+            acknowledged = await fake.wait_for_interaction_callback(sent["id"])
+        second = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+    assert acknowledged.callback_type == 6  # deferred update of the answer's message
+    assert second["id"] == first["id"]
+    assert "page 2/3" in second["embeds"][0]["footer"]["text"]
 
 
 async def test_an_expired_button_says_so_privately_and_greys_the_buttons(bot_factory):
