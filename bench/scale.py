@@ -75,7 +75,7 @@ def _built(
     """
     start = time.perf_counter()
     index = make()
-    with every_core():  # as `store.build_faiss` builds; searches stay on one core
+    with every_core():  # as `indexes.build_faiss` builds; searches stay on one core
         if not index.is_trained:
             sample = vectors[np.random.default_rng(3).choice(len(vectors), 50_000, replace=False)]
             index.train(sample)

@@ -19,6 +19,7 @@ from index.errors import (
 )
 from index.ingest.loaders import load_sources
 from index.models import Answer, Passage, Source
+from index.search.indexes import tune_search
 from index.search.query import Query, clean_query
 from index.search.rank import Method, score
 from index.search.store import (
@@ -30,7 +31,6 @@ from index.search.store import (
     read_manifest,
     save,
     sources_from_manifest,
-    tune_search,
 )
 from index.search.threads import single_threaded_blas
 from index.search.tokenize import tokenize
