@@ -37,9 +37,9 @@ from index.search.features import (
     FEATURES,
     WORD_SPAN,
     content_words,
+    folded_word,
     gives_number,
     number_asked,
-    words,
 )
 from index.search.late import TokenMatch
 from index.search.tokenize import tokenize
@@ -106,11 +106,9 @@ class Verdict:
 
 
 @functools.lru_cache(maxsize=65536)
-def _folded(text: str) -> tuple[str, tuple[str, ...]] | None:
-    """A word of a question as `words` folds it, and its BM25 stems; None when it folds to
-    nothing. Cached: the same words come back question after question."""
-    folded = words(text)
-    return (folded[0], tuple(tokenize(folded[0]))) if folded else None
+def _stems(word: str) -> tuple[str, ...]:
+    """A folded word's BM25 stems (cached like `folded_word`)."""
+    return tuple(tokenize(word))
 
 
 def terms(
@@ -136,12 +134,12 @@ def terms(
     spans, ids = tokens.spans.tolist(), tokens.ids.tolist()
     chosen: list[tuple[re.Match[str], str, tuple[str, ...], list[int]]] = []
     for match in WORD_SPAN.finditer(question):
-        folded = _folded(match.group())
-        if folded is None or folded[0] not in wanted or any(c[1] == folded[0] for c in chosen):
+        word = folded_word(match.group())
+        if word is None or word not in wanted or any(c[1] == word for c in chosen):
             continue
         start, end = match.span()
         pieces = [i for i, (a, b) in enumerate(spans) if a >= start and b <= end]
-        chosen.append((match, folded[0], folded[1], pieces))
+        chosen.append((match, word, _stems(word), pieces))
     # Every word's closeness at once: the cosine of its pieces pooled with each nearby token is
     # their products summed over the pooled vector's norm.
     membership = np.zeros((len(spans), len(chosen)), dtype=np.float32)

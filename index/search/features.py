@@ -121,8 +121,9 @@ def content_words(text: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=65536)
-def _first_word(typed: str) -> str | None:
-    """A word as typed, folded as `words` folds it (cached: the same words recur)."""
+def folded_word(typed: str) -> str | None:
+    """A word as typed (a `WORD_SPAN` match), folded as `words` folds it; None when it folds to
+    nothing. Cached: the same words come back question after question."""
     folded = words(typed)
     return folded[0] if folded else None
 
@@ -131,7 +132,7 @@ def content_token_mask(question: str, tokens: QueryTokens) -> np.ndarray:
     """Which of the question's tokens are pieces of its content words (not of "what", "did",
     "reckons", nor "?"): what a question asks about, without how it asks."""
     wanted = set(content_words(question))
-    spans = [m.span() for m in WORD_SPAN.finditer(question) if _first_word(m.group()) in wanted]
+    spans = [m.span() for m in WORD_SPAN.finditer(question) if folded_word(m.group()) in wanted]
     if not spans:
         return np.zeros(len(tokens.ids), dtype=bool)
     words_at = np.array(spans)
