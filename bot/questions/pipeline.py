@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.questions.extract import shorten_and_clean
 from bot.storage.database import GuildConfig
-from bot.storage.failures import failure
+from bot.storage.failures import SLOW_DATABASE, failure
 from bot.storage.shown import ShownAnswer, to_json
 from bot.ui.answer import answer_embed, answer_view
 from index.errors import QuotebotError
@@ -96,10 +96,10 @@ async def server_config(
         log.warning(
             "the settings of server %s took over %g s to read; answering with the default "
             "settings, privately unless the asker chose otherwise, so as to acknowledge the "
-            "question within Discord's 3 s: check the database for long locks (a migration, "
-            "another process holding the SQLite file) or an unresponsive server",
+            "question within Discord's 3 s: %s",
             guild_id,
             within,
+            SLOW_DATABASE,
         )
         return UNKNOWN_SERVER
     try:

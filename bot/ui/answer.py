@@ -21,6 +21,7 @@ import discord
 
 from bot.rendering.answers import render_answer, render_why
 from bot.rendering.text import page_count
+from bot.storage.failures import SLOW_DATABASE
 from bot.storage.shown import ShownAnswer, from_json
 from bot.ui.embeds import to_embed
 from index.errors import PassageNotFoundError, QuotebotError
@@ -228,10 +229,10 @@ async def _click(
         # edited (or the clicker told) when the read ends.
         log.warning(
             "answer %s took over %g s to read for a click; acknowledged first, answered when "
-            "the read ends: check the database for long locks (a migration, another process "
-            "holding the SQLite file) or an unresponsive server",
+            "the read ends: %s",
             button.answer_id,
             wait,
+            SLOW_DATABASE,
         )
         await interaction.response.defer()
     clicked = await reads
