@@ -3,6 +3,10 @@
 `default_permissions` hides them from members in the client, and every command checks the
 member's permissions from the interaction payload itself, so a member who invokes one anyway
 is refused by the bot.
+
+A command that uses the database acknowledges first (privately, "thinking"), then waits for it
+within `bot.storage.failures.ADMIN_WAIT_SECONDS`: a hanging database cannot make Discord drop the
+command (3 s to acknowledge), and a change it did not take is reported as not saved.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import discord
 from discord import app_commands
@@ -19,12 +25,25 @@ from bot.bot import Quotebot
 from bot.rendering.chart import stats_chart
 from bot.rendering.stats import render_stats
 from bot.storage import GuildConfig
+from bot.storage.failures import bounded
 from bot.ui.embeds import to_embed
 
 log = logging.getLogger(__name__)
 
 ADMIN = discord.Permissions(manage_guild=True)
 is_admin = app_commands.checks.has_permissions(manage_guild=True)
+
+T = TypeVar("T")
+NOT_SAVED = "The change was NOT saved"
+
+
+async def waited(interaction: discord.Interaction, work: Awaitable[T], not_done: str) -> T:
+    """`work`'s result, for a command acknowledged already; DatabaseWorkError (told to the admin
+    by the command error handler) says what was not done when it fails or takes too long."""
+    command = interaction.command.qualified_name if interaction.command else "?"
+    return await bounded(
+        work, not_done=not_done, what=f"/{command} in server {interaction.guild_id}"
+    )
 
 
 def describe_config(config: GuildConfig, bot: Quotebot) -> str:
@@ -61,7 +80,7 @@ class Admin(commands.Cog):
         self.bot = bot
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @channel.command(name="add")
     @app_commands.describe(channel="The channel (default: this one)")
@@ -73,8 +92,13 @@ class Admin(commands.Cog):
         assert interaction.guild_id is not None
         target_id = channel.id if channel else interaction.channel_id
         assert target_id is not None
-        added = await self.bot.database.add_answer_channel(
-            interaction.guild_id, target_id, interaction.user.id
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        added = await waited(
+            interaction,
+            self.bot.database.add_answer_channel(
+                interaction.guild_id, target_id, interaction.user.id
+            ),
+            NOT_SAVED,
         )
         text = f"<#{target_id}> is now an answer-channel: every message there is a question."
         if not added:
@@ -97,7 +121,12 @@ class Admin(commands.Cog):
         assert interaction.guild_id is not None
         target_id = channel.id if channel else interaction.channel_id
         assert target_id is not None
-        removed = await self.bot.database.remove_answer_channel(interaction.guild_id, target_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        removed = await waited(
+            interaction,
+            self.bot.database.remove_answer_channel(interaction.guild_id, target_id),
+            NOT_SAVED,
+        )
         await self._reply(
             interaction,
             f"<#{target_id}> is no longer an answer-channel."
@@ -116,7 +145,8 @@ class Admin(commands.Cog):
             if channels
             else "No answer-channels: mentions and `/ask` work everywhere."
         )
-        await self._reply(interaction, text)
+        # Kept in memory since start: nothing to wait for.
+        await interaction.response.send_message(text, ephemeral=True)
 
     @quotebot.command(name="settings")
     @app_commands.describe(
@@ -149,11 +179,20 @@ class Admin(commands.Cog):
             }.items()
             if value is not None
         }
+        await interaction.response.defer(ephemeral=True, thinking=True)
         if changes:
-            config = await self.bot.database.update_guild_config(interaction.guild_id, **changes)
+            config = await waited(
+                interaction,
+                self.bot.database.update_guild_config(interaction.guild_id, **changes),
+                NOT_SAVED,
+            )
             head = "Settings updated."
         else:
-            config = await self.bot.database.guild_config(interaction.guild_id)
+            config = await waited(
+                interaction,
+                self.bot.database.guild_config(interaction.guild_id),
+                "The settings could not be read",
+            )
             head = "Current settings."
         await self._reply(interaction, f"{head}\n{describe_config(config, self.bot)}")
 
@@ -176,8 +215,12 @@ class Admin(commands.Cog):
     async def stats(self, interaction: discord.Interaction) -> None:
         """Questions, answers, abstentions and votes in this server over the last 7 days."""
         assert interaction.guild is not None
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        summary = await self.bot.database.stats(interaction.guild.id, days=7)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        summary = await waited(
+            interaction,
+            self.bot.database.stats(interaction.guild.id, days=7),
+            "The stats could not be read",
+        )
         chart = await asyncio.to_thread(stats_chart, summary)
         embed = to_embed(render_stats(summary, interaction.guild.name))
         embed.set_image(url="attachment://stats.png")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sqlite3
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.bot import Quotebot
-from bot.storage import Database
+from bot.storage import Database, failures
 from fakecord import FakeDiscord, Permission, running_bot
 from index.retriever import Retriever
-from tests.bot.conftest import TIMEOUT, connected, make_bot_settings
+from tests.bot.conftest import TIMEOUT, connected, database_locked, make_bot_settings
 from tests.bot.test_e2e import EPHEMERAL
 from tests.bot.ui.test_components import ask, buttons, click
 from tests.conftest import SOURCES
@@ -126,6 +128,86 @@ async def test_channel_cooldown_limits_a_busy_channel(bot_factory):
         sent = await fake.invoke_slash("ask", {"question": "drones"}, user=fake.other_user)
         reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
         assert "This channel is asking quickly" in reply["content"]
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "says", "then", "shows"),
+    [
+        ("quotebot settings", {"k": 2}, "Settings updated.", "quotebot settings", "(k): **2**\n"),
+        ("quotebot channel add", {}, "is now an answer-channel", "quotebot channel list", "<#"),
+        ("quotebot settings", {}, "Current settings.", "quotebot channel list", "No answer-"),
+    ],
+)
+async def test_an_admin_command_is_acknowledged_in_time_and_done_once_a_lock_ends(
+    bot_factory, command, options, says, then, shows
+):
+    """Another process holds the database file locked when an admin runs a command: it is
+    acknowledged within Discord's 3 s (privately, "thinking"), and once the lock is gone the
+    change is saved (or the settings read) and the reply says so."""
+    async with bot_factory() as (fake, quotebot):
+        async with database_locked(quotebot):
+            sent = await fake.invoke_slash(command, options, member_permissions=ADMIN)
+            # The fake refuses a callback later than Discord's 3 s: this is the window.
+            acknowledged = await fake.wait_for_interaction_callback(sent["id"])
+        reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+        later = await admin(fake, then)
+    assert acknowledged.callback_type == 5
+    assert acknowledged.callback is not None
+    assert acknowledged.callback["data"]["flags"] & EPHEMERAL
+    assert reply["flags"] & EPHEMERAL and says in reply["content"]
+    assert shows in later["content"]
+
+
+async def test_an_admin_change_the_database_does_not_take_in_time_is_not_saved(
+    bot_factory, monkeypatch, caplog
+):
+    """The lock outlasts the wait for an admin's change: the reply says, in one line, that it
+    was NOT saved and what to check, and it never lands later (a change made once the lock is
+    gone shows the first one's setting unchanged)."""
+    monkeypatch.setattr(failures, "ADMIN_WAIT_SECONDS", 0.5)
+    async with bot_factory() as (fake, quotebot):
+        with caplog.at_level(logging.WARNING):
+            async with database_locked(quotebot):
+                sent = await fake.invoke_slash(
+                    "quotebot settings", {"k": 2}, member_permissions=ADMIN
+                )
+                reply = await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
+        later = await admin(fake, "quotebot settings", {"private": True})
+    assert reply["flags"] & EPHEMERAL and "\n" not in reply["content"]
+    assert reply["content"].startswith("The change was NOT saved")
+    assert failures.SLOW_DATABASE in reply["content"]
+    assert later["content"].startswith("Settings updated.")
+    assert "(k): **3** (default)" in later["content"]
+    assert "Answers private by default: **yes**" in later["content"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "quotebot settings" in warnings[0], warnings
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "table", "says"),
+    [
+        ("quotebot settings", {"k": 2}, "guild_settings", "The change was NOT saved"),
+        ("quotebot channel add", {}, "answer_channels", "The change was NOT saved"),
+        ("quotebot settings", {}, "guild_settings", "The settings could not be read"),
+        ("stats", {}, "answers", "The stats could not be read"),
+    ],
+)
+async def test_an_admin_command_the_database_refuses_says_what_was_not_done(
+    discord_bot, caplog, command, options, table, says
+):
+    """The database refuses an admin command's work (its table is gone): the reply says in one
+    line what was not done, with the database's reason, never that it was done; one WARNING."""
+    fake, quotebot = discord_bot
+    with sqlite3.connect(str(make_url(quotebot.settings.bot.database_url).database)) as raw:
+        raw.execute(f"ALTER TABLE {table} RENAME TO {table}_elsewhere")
+    with caplog.at_level(logging.WARNING):
+        reply = await admin(fake, command, options)
+    assert reply["flags"] & EPHEMERAL and "\n" not in reply["content"]
+    assert reply["content"].startswith(says)
+    assert f"no such table: {table}" in reply["content"].replace("\\", "")  # as Discord shows it
+    assert "updated" not in reply["content"] and "is now" not in reply["content"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and f"no such table: {table}" in warnings[0], warnings
 
 
 @pytest.mark.parametrize(
