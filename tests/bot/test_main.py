@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -140,11 +141,16 @@ def _closed_port() -> str:
 
 @pytest.mark.parametrize(
     ("case", "code", "says"),
-    [("discord-unreachable", 6, "cannot reach Discord"), ("damaged-database", 5, "is damaged")],
+    [
+        ("discord-unreachable", 6, "cannot reach Discord"),
+        ("damaged-database", 5, "is damaged"),
+        ("missing-table", 5, "has lost its table answer_channels"),
+    ],
 )
 def test_start_up_failures_are_one_line_and_an_exit_code(env, tmp_path, case, code, says):
-    """Discord unreachable (after the retries) and a damaged database: one ERROR line with the
-    fix, the documented exit code, no traceback."""
+    """Discord unreachable (after the retries), a damaged database and one that lost a table
+    (dropped by hand, restored in part): one ERROR line with the fix, the documented exit code,
+    no traceback."""
     from tests.bot.storage.test_database import _answer, _damage_a_table_page
 
     port = _closed_port()
@@ -159,6 +165,14 @@ def test_start_up_failures_are_one_line_and_an_exit_code(env, tmp_path, case, co
 
         asyncio.run(fill())
         _damage_a_table_page(database)
+    if case == "missing-table":
+
+        async def create() -> None:
+            await (await Database.open(f"sqlite+aiosqlite:///{database}")).close()
+
+        asyncio.run(create())
+        with sqlite3.connect(database) as raw:
+            raw.execute("DROP TABLE answer_channels")
     done = bot(
         {
             **env,
@@ -174,6 +188,8 @@ def test_start_up_failures_are_one_line_and_an_exit_code(env, tmp_path, case, co
     assert "Traceback" not in done.stderr, done.stderr
     errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and says in errors[0], done.stderr
+    if case == "missing-table":  # the bot's own fix, not "check that the folder is writable"
+        assert "restore a backup" in errors[0] and "writable" not in errors[0]
 
 
 def test_console_survives_bytes_that_are_not_utf8(env):
