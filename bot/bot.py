@@ -85,6 +85,9 @@ class Quotebot(commands.AutoShardedBot):
                 self.settings.bot.database_url,
                 followup_window=timedelta(seconds=self.settings.bot.followup_seconds),
             )
+        # Other processes sharing the database change the answer-channels too; stopped by
+        # Database.close, in `close`.
+        self._database.keep_answer_channels_fresh(self.settings.bot.answer_channels_refresh_seconds)
         # Answer and source-list buttons are handled from their custom_id by any process, after
         # any restart.
         self.add_dynamic_items(AnswerButton, SourcePageButton)

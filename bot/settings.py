@@ -72,6 +72,10 @@ class BotSettings(BaseModel):
     # SQLite in the data folder by default; postgresql+asyncpg://user:pass@host/db for several
     # bot processes sharing one store. Relative SQLite paths are inside the home folder.
     database_url: str = Field("sqlite+aiosqlite:///data/quotebot.db", validate_default=True)
+    # Seconds between two reads of the answer-channels from the database: a channel added or
+    # removed through another bot process sharing it applies here within this time (the process
+    # that ran the command applies it at once). One small query per process each time.
+    answer_channels_refresh_seconds: float = Field(30.0, gt=0)
 
     @field_validator("shard_ids", mode="before")
     @classmethod

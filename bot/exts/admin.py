@@ -139,14 +139,19 @@ class Admin(commands.Cog):
     async def channel_list(self, interaction: discord.Interaction) -> None:
         """List this server's answer-channels."""
         assert interaction.guild_id is not None
-        channels = self.bot.database.answer_channels(interaction.guild_id)
+        # Read afresh: another bot process sharing the database may have changed them.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channels = await waited(
+            interaction,
+            self.bot.database.read_answer_channels(interaction.guild_id),
+            "The answer-channels could not be read",
+        )
         text = (
             "Answer-channels: " + ", ".join(f"<#{c}>" for c in channels)
             if channels
             else "No answer-channels: mentions and `/ask` work everywhere."
         )
-        # Kept in memory since start: nothing to wait for.
-        await interaction.response.send_message(text, ephemeral=True)
+        await self._reply(interaction, text)
 
     @quotebot.command(name="settings")
     @app_commands.describe(

@@ -14,12 +14,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from alembic import command
-from sqlalchemy import delete, event, func, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.models import StatsSummary
+from bot.storage.answer_channels import AnswerChannels
 from bot.storage.conversations import Conversations
 from bot.storage.failures import failure
 from bot.storage.group_commit import GroupCommit
@@ -89,9 +90,11 @@ class Database:
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
         self._answers = GroupCommit[int](self._write_turn, self._sessions.begin)
-        # Read at open, then kept here: every message in a server asks about them, and a read
-        # failing there would drop the question; at open a failure is one line at start.
-        self._answer_channels = answer_channels
+        # Read at open (a failure is one line at start), then kept in memory and refreshed by
+        # `keep_answer_channels_fresh`: every message in a server asks about them.
+        self._answer_channels = AnswerChannels(
+            self._sessions, self.transaction, self._insert, answer_channels
+        )
         self.conversations = Conversations(
             self._sessions, self.transaction, self._insert, followup_window
         )
@@ -143,6 +146,7 @@ class Database:
         return cls(engine, answer_channels, followup_window)
 
     async def close(self) -> None:
+        await self._answer_channels.stop_refreshing()
         await self.engine.dispose()
 
     @contextlib.asynccontextmanager
@@ -274,36 +278,35 @@ class Database:
                 setattr(row, key, value)
         return await self.guild_config(guild_id)
 
+    # -- answer-channels (bot/storage/answer_channels.py) ----------------------------------------
+
     async def add_answer_channel(self, guild_id: int, channel_id: int, user_id: int) -> bool:
         """True when added, False when it already was one."""
-        if (guild_id, channel_id) in self._answer_channels:
-            return False
-        async with self.transaction() as session:
-            session.add(
-                AnswerChannel(
-                    guild_id=guild_id, channel_id=channel_id, added_by=user_id, added_at=_now()
-                )
-            )
-        self._answer_channels.add((guild_id, channel_id))
-        return True
+        return await self._answer_channels.add(guild_id, channel_id, user_id)
 
     async def remove_answer_channel(self, guild_id: int, channel_id: int) -> bool:
         """True when removed, False when it was not one."""
-        async with self.transaction() as session:
-            result = await session.execute(
-                delete(AnswerChannel).where(
-                    AnswerChannel.guild_id == guild_id, AnswerChannel.channel_id == channel_id
-                )
-            )
-        self._answer_channels.discard((guild_id, channel_id))
-        # A DELETE returns a CursorResult, the one kind of Result with a row count.
-        return bool(cast(CursorResult[Any], result).rowcount)
+        return await self._answer_channels.remove(guild_id, channel_id)
 
     def answer_channels(self, guild_id: int) -> list[int]:
-        return sorted(c for g, c in self._answer_channels if g == guild_id)
+        """As last read or changed here (no database access)."""
+        return self._answer_channels.of(guild_id)
+
+    async def read_answer_channels(self, guild_id: int) -> list[int]:
+        """As the database has them now, whichever process changed them."""
+        return await self._answer_channels.read(guild_id)
 
     def is_answer_channel(self, guild_id: int, channel_id: int) -> bool:
-        return (guild_id, channel_id) in self._answer_channels
+        """From memory: cheap enough for every message, and never fails."""
+        return self._answer_channels.contains(guild_id, channel_id)
+
+    async def refresh_answer_channels(self) -> None:
+        await self._answer_channels.refresh()
+
+    def keep_answer_channels_fresh(self, interval: float) -> None:
+        """Re-read the answer-channels every `interval` seconds in the background, until `close`:
+        other bot processes sharing the database change them too."""
+        self._answer_channels.start_refreshing(interval)
 
     # -- stats -----------------------------------------------------------------------------------
 
