@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 # "database is locked"; this ends the waits that have no timeout (PostgreSQL, a dead server).
 REFRESH_WAIT_SECONDS = 30.0
 
-# How long closing the bot waits for a read it cancels (one stuck in SQLite's busy handler).
-STOP_WAIT_SECONDS = 2.0
+# How long closing the bot waits for a read in flight to give its connection back: longer than
+# SQLite's busy timeout (10 s), after which a read stuck behind a lock ends.
+STOP_WAIT_SECONDS = 15.0
 
 Key = tuple[int, int]
 
@@ -55,7 +56,7 @@ class AnswerChannels:
         # Bumped by each change this process makes: a refresh read before it must not undo it.
         self._changes = 0
         self._task: asyncio.Task[None] | None = None
-        self._read: asyncio.Future[None] | None = None
+        self._read: asyncio.Task[None] | None = None
         self._failing = False
 
     def contains(self, guild_id: int, channel_id: int) -> bool:
@@ -119,17 +120,21 @@ class AnswerChannels:
             )
 
     async def stop_refreshing(self) -> None:
-        """Stop refreshing, and end a read in flight (cancelled; a driver stuck in a statement is
-        waited for at most STOP_WAIT_SECONDS)."""
+        """Stop refreshing, and end a read in flight (cancelled, and waited for at most
+        STOP_WAIT_SECONDS while the driver finishes its statement)."""
         task, self._task = self._task, None
         if task is None:
             return
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        if self._read is not None and not self._read.done():
-            self._read.cancel()
-            await asyncio.wait({self._read}, timeout=STOP_WAIT_SECONDS)
+        read = self._read
+        if read is not None and not read.done():
+            # Cancelled once only: a second cancel would stop the wait for SQLAlchemy's shielded
+            # clean-up, and a SQLite connection left unclosed keeps the process from exiting.
+            if not read.cancelling():
+                read.cancel()
+            await asyncio.wait({read}, timeout=STOP_WAIT_SECONDS)
 
     async def _refresh_every(self, interval: float) -> None:
         while True:
@@ -139,7 +144,7 @@ class AnswerChannels:
                 # behind the same lock, and each would take a connection from the pool.
                 log.debug("answer-channels: the previous read has not ended yet, not reading")
                 continue
-            self._read = read = asyncio.ensure_future(self.refresh())
+            self._read = read = asyncio.get_running_loop().create_task(self.refresh())
             read.add_done_callback(_retrieve)
             done, _ = await asyncio.wait({read}, timeout=REFRESH_WAIT_SECONDS)
             if not done:

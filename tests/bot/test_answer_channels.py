@@ -33,7 +33,11 @@ def refreshes_told(caplog) -> list[str]:
 
 
 def warnings_of(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("bot")
+    ]
 
 
 async def test_a_channel_added_or_removed_through_another_process_applies_after_a_refresh(
