@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alembic import command
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -33,18 +33,20 @@ from bot.storage.answer_channels import AnswerChannels
 from bot.storage.conversations import Conversations
 from bot.storage.failures import failure
 from bot.storage.group_commit import GroupCommit
-from bot.storage.migrate import StorageError, alembic_config, prepare_sqlite_folder
-from bot.storage.models import AnswerChannel, AnswerRecord, Base, GuildSettings, Vote
+from bot.storage.migrate import (
+    DatabaseCorruptError,
+    StorageError,
+    alembic_config,
+    lost_tables,
+    lost_tables_error,
+    prepare_sqlite_folder,
+)
+from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
 from index.search.followups import Context
 
 log = logging.getLogger(__name__)
 
 FOLLOWUP_WINDOW = timedelta(minutes=10)
-
-
-class DatabaseCorruptError(StorageError):
-    """The database is damaged (a SQLite page, a table gone): found at start, before a question
-    depends on it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +66,6 @@ def _now() -> datetime:
 
 def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection=connection), "head")
-
-
-def _missing_tables(connection: Connection) -> list[str]:
-    return sorted(set(Base.metadata.tables) - set(inspect(connection).get_table_names()))
 
 
 class Database:
@@ -117,7 +115,7 @@ class Database:
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(_upgrade)
-                missing = await connection.run_sync(_missing_tables)
+                missing = await connection.run_sync(lost_tables)
                 answer_channels: set[tuple[int, int]] = set()
                 if not missing:
                     rows = await connection.execute(
@@ -135,13 +133,7 @@ class Database:
             where = engine.url.render_as_string(hide_password=True)
             # Found now, not as each answer, vote or setting failing later. The migrations cannot
             # add it back: the database already is at their latest revision.
-            raise DatabaseCorruptError(
-                f"the database {where} has lost its table{'s' if len(missing) > 1 else ''} {', '.join(missing)} (dropped by hand "
-                "or restored in part; `python -m bot db upgrade` cannot add it back, the database "
-                "already is at the latest revision): restore a backup, or start on a new database "
-                "(move the SQLite file aside with its -wal and -shm files, or set "
-                "bot.database_url to another)"
-            )
+            raise lost_tables_error(where, missing)
         log.info("database ready (%s)", engine.dialect.name)
         return cls(engine, answer_channels, followup_window)
 
