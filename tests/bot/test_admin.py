@@ -28,6 +28,19 @@ async def admin(fake, name: str, options: dict | None = None, **kwargs) -> dict:
     return await fake.wait_for_interaction_reply(sent["id"], timeout=TIMEOUT)
 
 
+async def assert_not_answered(fake, content: str) -> None:
+    """Post `content` in the channel and show the bot let it pass: a DM sent after it is answered
+    (the bot has handled both by then), and nothing replies to the message."""
+    ignored = await fake.send_user_message(content=content)
+    marker = await fake.send_dm(content="ukraine air defence")
+    await fake.wait_for_reply_to(marker["id"], timeout=TIMEOUT)
+    assert not [
+        m
+        for m in fake.sent_messages()
+        if (m.get("message_reference") or {}).get("message_id") == ignored["id"]
+    ]
+
+
 async def test_answer_channel_takes_every_message_as_a_question(discord_bot):
     """After `/quotebot channel add`, every message there is answered; after remove, none is."""
     fake, _ = discord_bot
@@ -40,14 +53,7 @@ async def test_answer_channel_takes_every_message_as_a_question(discord_bot):
     assert "banking on Iran" in reply["embeds"][0]["description"]
     assert reply["allowed_mentions"]["parse"] == []
     await admin(fake, "quotebot channel remove")
-    ignored = await fake.send_user_message(content="Why did Putin start the war?")
-    marker = await fake.send_dm(content="ukraine air defence")
-    await fake.wait_for_reply_to(marker["id"], timeout=TIMEOUT)
-    assert not [
-        m
-        for m in fake.sent_messages()
-        if (m.get("message_reference") or {}).get("message_id") == ignored["id"]
-    ]
+    await assert_not_answered(fake, "Why did Putin start the war?")
 
 
 async def test_an_answer_channel_is_answered_when_they_can_no_longer_be_read(retriever, tmp_path):
