@@ -14,7 +14,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import delete, select
@@ -23,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.failures import SLOW_DATABASE, failure
-from bot.storage.models import AnswerChannel
+from bot.storage.models import AnswerChannel, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ class AnswerChannels:
         """True when added, False when it already was one (in the database, whoever added it)."""
         statement = (
             self._insert(AnswerChannel)
-            .values(guild_id=guild_id, channel_id=channel_id, added_by=user_id, added_at=_now())
+            .values(guild_id=guild_id, channel_id=channel_id, added_by=user_id, added_at=utc_now())
             .on_conflict_do_nothing(
                 index_elements=[AnswerChannel.guild_id, AnswerChannel.channel_id]
             )
@@ -182,7 +181,3 @@ def _retrieve(task: asyncio.Future[None]) -> None:
     # "exception was never retrieved" at exit).
     if not task.cancelled():
         task.exception()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

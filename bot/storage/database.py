@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from alembic import command
@@ -41,7 +41,7 @@ from bot.storage.migrate import (
     lost_tables_error,
     prepare_sqlite_folder,
 )
-from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote
+from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote, utc_now
 from index.search.followups import Context
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,6 @@ class GuildConfig:
     threads: bool = False
     cooldown_questions: int | None = None
     cooldown_seconds: float | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _upgrade(connection: Connection) -> None:
@@ -170,7 +166,7 @@ class Database:
         """Store an answer as posted, and the conversation `turn` it adds under `turn_keys`, in
         one transaction (shared with the answers queued at the same time); returns its id
         (votes and buttons refer to it) once committed."""
-        created_at = _now()
+        created_at = utc_now()
 
         async def write(session: AsyncSession) -> int:
             # A new record each time: a batch that failed may try this row again on its own.
@@ -220,11 +216,11 @@ class Database:
         if value not in (1, -1):
             raise ValueError(f"a vote is +1 or -1, not {value}")
         statement = self._insert(Vote).values(
-            answer_id=answer_id, user_id=user_id, value=value, voted_at=_now()
+            answer_id=answer_id, user_id=user_id, value=value, voted_at=utc_now()
         )
         statement = statement.on_conflict_do_update(
             index_elements=[Vote.answer_id, Vote.user_id],
-            set_={"value": value, "voted_at": _now()},
+            set_={"value": value, "voted_at": utc_now()},
         )
         async with self.transaction() as session:
             await session.execute(statement)
@@ -306,7 +302,7 @@ class Database:
         self, guild_id: int, days: int = 7, now: datetime | None = None
     ) -> StatsSummary:
         """Questions, answered vs abstained, votes and the most frequent abstained questions."""
-        now = now or _now()
+        now = now or utc_now()
         since = now - timedelta(days=days)
         async with self._sessions() as session:
             answers = (
