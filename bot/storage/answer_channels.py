@@ -19,7 +19,7 @@ from typing import Any, cast
 from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.storage.failures import SLOW_DATABASE, failure
 from bot.storage.models import AnswerChannel, utc_now
@@ -38,6 +38,13 @@ STOP_WAIT_SECONDS = 15.0
 Key = tuple[int, int]
 
 
+async def read_all(executor: AsyncConnection | AsyncSession) -> frozenset[Key]:
+    """Every answer-channel in the database: at open (in the migration's transaction) and at
+    each refresh."""
+    rows = await executor.execute(select(AnswerChannel.guild_id, AnswerChannel.channel_id))
+    return frozenset((g, c) for g, c in rows.all())
+
+
 class AnswerChannels:
     """(server id, channel id) pairs; `start_refreshing` keeps them in step with the database."""
 
@@ -46,12 +53,12 @@ class AnswerChannels:
         sessions: async_sessionmaker[AsyncSession],
         transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         insert: Callable[[Any], Any],
-        known: set[Key],
+        known: frozenset[Key],
     ) -> None:
         self._sessions = sessions
         self._transaction = transaction
         self._insert = insert
-        self._known = frozenset(known)
+        self._known = known
         # Bumped by each change this process makes: a refresh read before it must not undo it.
         self._changes = 0
         self._task: asyncio.Task[None] | None = None
@@ -104,8 +111,7 @@ class AnswerChannels:
         """Read the set again; a change made here while it was read wins (the next read has it)."""
         changes = self._changes
         async with self._sessions() as session:
-            rows = await session.execute(select(AnswerChannel.guild_id, AnswerChannel.channel_id))
-            fresh = frozenset((g, c) for g, c in rows.all())
+            fresh = await read_all(session)
         if changes == self._changes:
             self._known = fresh
 

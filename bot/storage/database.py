@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.models import StatsSummary
-from bot.storage.answer_channels import AnswerChannels
+from bot.storage.answer_channels import AnswerChannels, read_all
 from bot.storage.conversations import Conversations
 from bot.storage.failures import failure
 from bot.storage.group_commit import GroupCommit
@@ -41,7 +41,7 @@ from bot.storage.migrate import (
     lost_tables_error,
     prepare_sqlite_folder,
 )
-from bot.storage.models import AnswerChannel, AnswerRecord, GuildSettings, Vote, utc_now
+from bot.storage.models import AnswerRecord, GuildSettings, Vote, utc_now
 from index.search.followups import Context
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Database:
     def __init__(
         self,
         engine: AsyncEngine,
-        answer_channels: set[tuple[int, int]],
+        answer_channels: frozenset[tuple[int, int]],
         followup_window: timedelta = FOLLOWUP_WINDOW,
     ) -> None:
         self.engine = engine
@@ -112,12 +112,7 @@ class Database:
             async with engine.begin() as connection:
                 await connection.run_sync(_upgrade)
                 missing = await connection.run_sync(lost_tables)
-                answer_channels: set[tuple[int, int]] = set()
-                if not missing:
-                    rows = await connection.execute(
-                        select(AnswerChannel.guild_id, AnswerChannel.channel_id)
-                    )
-                    answer_channels = {(g, c) for g, c in rows.all()}
+                answer_channels = frozenset() if missing else await read_all(connection)
         except (SQLAlchemyError, OSError) as exc:
             await engine.dispose()
             raise StorageError(
